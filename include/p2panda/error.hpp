@@ -1,0 +1,92 @@
+// Error: what went wrong, as a flat code plus a human-readable message.
+//
+// Every fallible call in p2panda returns Result<T> (result.hpp) carrying an Error on failure; no
+// exception crosses the public API. Codes are stable and distinct per rule, so callers can branch on
+// them; the message adds context (offsets, expected vs found values). Errors convert to
+// std::error_code through p2panda::error_category(). Plain values: safe to use from any thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace p2panda {
+
+enum class Errc {
+  // Strict CBOR decoding (RFC 8949 deterministic subset).
+  CborTruncated = 1,
+  CborNonCanonical,
+  CborIndefiniteLength,
+  CborTagNotAllowed,
+  CborReservedValue,
+  CborTypeMismatch,
+  CborInvalidUtf8,
+  CborTooDeep,
+  CborTrailingBytes,
+  // Postcard decoding.
+  PostcardTruncated,
+  PostcardNonCanonical,
+  PostcardOverflow,
+  PostcardInvalidValue,
+  PostcardTrailingBytes,
+  // Length-prefixed frames.
+  FrameTooLarge,
+  // Text forms and fixed-size values.
+  InvalidHex,
+  InvalidBase32,
+  InvalidLength,
+  // Header structure (decodes, but the shape is wrong).
+  HeaderMalformed,
+  ExtensionsMalformed,
+  ExtensionsUnsupported,
+  // Validation rules (PROTOCOLS.md Level A), one code per rule.
+  SignatureMissing,
+  SignatureInvalid,
+  VersionUnsupported,
+  PayloadHashMissing,
+  PayloadHashUnexpected,
+  PayloadSizeMismatch,
+  PayloadHashMismatch,
+  BacklinkMissing,
+  BacklinkUnexpected,
+  BacklinkMismatch,
+  SeqNumNonIncremental,
+  AuthorMismatch,
+  LogIdMismatch,
+  ExtensionsMissing,
+  // Ephemeral messages.
+  EphemeralMalformed,
+  // Everything else.
+  InvalidArgument,
+  Io,
+};
+
+// Stable name of a code, e.g. "BacklinkMismatch". Never empty.
+std::string_view errc_name(Errc code);
+
+const std::error_category& error_category();
+
+inline std::error_code make_error_code(Errc code) {
+  return {static_cast<int>(code), error_category()};
+}
+
+class Error {
+ public:
+  Error(Errc code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  Errc code() const { return code_; }
+  const std::string& message() const { return message_; }
+  std::error_code error_code() const { return make_error_code(code_); }
+
+  // "<CodeName>: <message>", for logs and command-line output.
+  std::string to_string() const;
+
+ private:
+  Errc code_;
+  std::string message_;
+};
+
+}  // namespace p2panda
+
+template <>
+struct std::is_error_code_enum<p2panda::Errc> : std::true_type {};
