@@ -5,14 +5,13 @@
 // try block and the commands themselves work with Result<T> like the library. Single-threaded.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <optional>
-#include <string>
-#include <string_view>
-
-#include <CLI/CLI.hpp>
 #include <p2panda/keys.hpp>
 #include <p2panda/operation.hpp>
+#include <string>
+#include <string_view>
 
 namespace p2panda::apps {
 

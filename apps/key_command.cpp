@@ -68,12 +68,16 @@ void add_key_commands(CLI::App& app, Runner& runner) {
 
   CLI::App* generate = key->add_subcommand(
       "generate", "Generate a key: its seed as hex to --out (mode 0600) or stdout");
-  generate->add_option("--out", options->out,
-                       "Seed file to create (never overwritten); prints the public key");
+  generate
+      ->add_option("--out", options->out,
+                   "Seed file to create (never overwritten); prints the public key")
+      ->type_name("FILE");
   generate->callback([options, &runner] { runner = [options] { return run_generate(*options); }; });
 
   CLI::App* show = key->add_subcommand("show", "Print the public key of a seed file");
-  show->add_option("file", options->file, "File holding the 32-byte seed as hex")->required();
+  show->add_option("file", options->file, "File holding the 32-byte seed as hex")
+      ->required()
+      ->type_name("FILE");
   show->callback([options, &runner] { runner = [options] { return run_show(*options); }; });
 }
 

@@ -8,7 +8,6 @@
 #include <iostream>
 #include <limits>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 #include <p2panda/extensions.hpp>
 
@@ -114,8 +113,10 @@ int run_sign(const SignOptions& options) {
 
 void add_body_options(CLI::App& command, std::optional<std::string>& body_hex,
                       std::optional<std::string>& body_file) {
-  CLI::Option* hex = command.add_option("--body-hex", body_hex, "Body bytes as hex");
-  CLI::Option* file = command.add_option("--body-file", body_file, "File holding the body bytes");
+  CLI::Option* hex =
+      command.add_option("--body-hex", body_hex, "Body bytes as hex")->type_name("HEX");
+  CLI::Option* file = command.add_option("--body-file", body_file, "File holding the body bytes")
+                          ->type_name("PATH");
   hex->excludes(file);
 }
 
@@ -124,12 +125,17 @@ void add_sign(CLI::App& op, Runner& runner) {
   CLI::App* sign = op.add_subcommand(
       "sign", "Sign a Node API operation and print {\"header\", \"id\", \"body\"} as JSON");
   sign->add_option("--key", options->key, "Seed as 64 hex characters, or a seed file")
-      ->required();
-  sign->add_option("--topic", options->topic, "Topic, 32 bytes as hex")->required();
-  sign->add_option("--seq", options->seq, "Sequence number (u32)")->required();
-  sign->add_option("--backlink", options->backlink, "Id of the previous operation, as hex");
+      ->required()
+      ->type_name("SEED|FILE");
+  sign->add_option("--topic", options->topic, "Topic, 32 bytes as hex")
+      ->required()
+      ->type_name("HEX");
+  sign->add_option("--seq", options->seq, "Sequence number (u32)")->required()->type_name("N");
+  sign->add_option("--backlink", options->backlink, "Id of the previous operation, as hex")
+      ->type_name("HEX");
   sign->add_option("--timestamp", options->timestamp, "Microseconds since the UNIX epoch (u64)")
-      ->required();
+      ->required()
+      ->type_name("MICROS");
   sign->add_flag("--prune", options->prune, "Set the prune flag");
   add_body_options(*sign, options->body_hex, options->body_file);
   sign->callback([options, &runner] { runner = [options] { return run_sign(*options); }; });
@@ -140,7 +146,8 @@ void add_inspect(CLI::App& op, Runner& runner) {
   CLI::App* inspect = op.add_subcommand(
       "inspect", "Decode and validate an operation; exit 0 valid, 1 breaks a rule, 2 undecodable");
   inspect->add_option("header", options->header, "Header bytes as hex, or - to read stdin")
-      ->required();
+      ->required()
+      ->type_name("HEX|-");
   add_body_options(*inspect, options->body_hex, options->body_file);
   inspect->callback([options, &runner] {
     runner = [options] {

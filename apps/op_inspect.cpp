@@ -2,7 +2,6 @@
 // a valid Node API operation. The keys are always all present (null where a value is absent or
 // the header could not be decoded), so scripts can read them without checking first.
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 #include <p2panda/extensions.hpp>
 
@@ -75,6 +74,9 @@ Result<Bytes> header_bytes(const std::string& header_arg) {
 
 int run_op_inspect(const std::string& header_arg, const std::optional<std::string>& body_hex,
                    const std::optional<std::string>& body_file) {
+  if (header_arg == "-" && body_file == "-") {
+    return usage_error("the header and the body cannot both come from stdin");
+  }
   auto body = load_body(body_hex, body_file);
   if (!body) return usage_error(body.error().to_string());
 

@@ -83,8 +83,8 @@ Result<std::optional<Body>> load_body(const std::optional<std::string>& body_hex
   }
   // The header stores the payload size as a u32; a larger body cannot be described.
   if (bytes.size() > std::numeric_limits<std::uint32_t>::max()) {
-    return fail(Errc::InvalidLength, "body of " + std::to_string(bytes.size()) +
-                                         " bytes exceeds the u32 payload size");
+    return fail(Errc::InvalidLength,
+                "body of " + std::to_string(bytes.size()) + " bytes exceeds the u32 payload size");
   }
   return std::optional<Body>(Body(std::move(bytes)));
 }

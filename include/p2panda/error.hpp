@@ -56,6 +56,19 @@ enum class Errc {
   ExtensionsMissing,
   // Ephemeral messages.
   EphemeralMalformed,
+  // Storage.
+  StoreOpenFailed,
+  StoreSchemaTooNew,
+  StoreCorrupt,
+  StoreFull,
+  StoreReadOnly,
+  StoreIo,
+  StoreBusy,
+  StoreClosed,
+  StoreFailed,
+  // Processing.
+  OrdererFull,
+  TooManyDependencies,
   // Everything else.
   InvalidArgument,
   Io,

@@ -37,6 +37,11 @@ class Operation {
   // Errors: as Header::decode.
   static Result<Operation> decode(ByteSpan header_bytes, std::optional<Body> body);
 
+  // Like decode, but takes the id as known instead of hashing the bytes. Only for bytes whose id
+  // was computed when they were first received, such as rows of our own store.
+  static Result<Operation> decode_with_id(const Hash& id, ByteSpan header_bytes,
+                                          std::optional<Body> body);
+
   const Hash& id() const { return id_; }
   const Header& header() const { return header_; }
   const Bytes& header_bytes() const { return header_bytes_; }

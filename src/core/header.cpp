@@ -97,7 +97,15 @@ Result<Header> Header::decode(ByteSpan bytes) {
   if (!size) return Unexpected{std::move(size).error()};
   header.payload_size = static_cast<std::uint32_t>(*size);
   ++read;
-  if (header.payload_size > 0) {
+  // Optional fields are recognised by their type (a byte string where an integer or the
+  // extensions array would follow), not by the values before them. Every valid header decodes
+  // exactly as in p2panda; an invalid one still decodes, so validate_header can name the rule it
+  // breaks (PayloadHashMissing, BacklinkUnexpected, ...) instead of a bare type mismatch.
+  auto next_is_bytes = [&reader]() {
+    auto major = reader.peek();
+    return major && *major == cbor::Major::Bytes;
+  };
+  if (read < *fields && next_is_bytes()) {
     auto hash = read_fixed<Hash>(reader, "payload hash");
     if (!hash) return Unexpected{std::move(hash).error()};
     header.payload_hash = *hash;
@@ -108,7 +116,8 @@ Result<Header> Header::decode(ByteSpan bytes) {
   if (!seq) return Unexpected{std::move(seq).error()};
   header.seq_num = SeqNum(static_cast<std::uint32_t>(*seq));
   ++read;
-  if (!header.seq_num.is_first()) {
+  // A backlink is a byte string; p2panda's extensions are never one (absent, or an array).
+  if (read < *fields && next_is_bytes()) {
     auto backlink = read_fixed<Hash>(reader, "backlink");
     if (!backlink) return Unexpected{std::move(backlink).error()};
     header.backlink = *backlink;

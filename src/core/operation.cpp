@@ -25,6 +25,14 @@ Result<Operation> Operation::decode(ByteSpan header_bytes, std::optional<Body> b
                    Bytes(header_bytes.begin(), header_bytes.end()), std::move(body));
 }
 
+Result<Operation> Operation::decode_with_id(const Hash& id, ByteSpan header_bytes,
+                                           std::optional<Body> body) {
+  auto header = Header::decode(header_bytes);
+  if (!header) return Unexpected{std::move(header).error()};
+  return Operation(id, std::move(*header), Bytes(header_bytes.begin(), header_bytes.end()),
+                   std::move(body));
+}
+
 Result<void> validate_operation(const Operation& operation) {
   auto header = validate_header(operation.header());
   if (!header) return header;

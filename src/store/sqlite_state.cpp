@@ -1,0 +1,104 @@
+// SqliteTx: ack cursors and causal orderer state.
+#include "core/try.hpp"
+#include "store/sqlite_tx.hpp"
+
+namespace p2panda::store {
+
+Result<std::optional<Cursor>> SqliteTx::get_cursor(const std::string& name) {
+  P2PANDA_TRY(statement, db_.prepare("SELECT cursor FROM cursors WHERE name = ?"));
+  statement->bind(1, std::string_view(name));
+  P2PANDA_TRY(row, statement->step());
+  if (!row) return std::optional<Cursor>{};
+  auto cursor = Cursor::decode(statement->column_blob(0));
+  if (!cursor) {
+    return fail(Errc::StoreCorrupt,
+                "stored cursor '" + name + "' does not decode: " + cursor.error().to_string());
+  }
+  return std::optional<Cursor>(std::move(*cursor));
+}
+
+Result<void> SqliteTx::set_cursor(const Cursor& cursor) {
+  const Bytes encoded = cursor.encode();
+  P2PANDA_TRY(statement, db_.prepare("INSERT INTO cursors (name, cursor) VALUES (?, ?) "
+                                     "ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor"));
+  statement->bind(1, std::string_view(cursor.name())).bind(2, encoded);
+  return statement->run();
+}
+
+Result<void> SqliteTx::delete_cursor(const std::string& name) {
+  P2PANDA_TRY(statement, db_.prepare("DELETE FROM cursors WHERE name = ?"));
+  statement->bind(1, std::string_view(name));
+  return statement->run();
+}
+
+Result<bool> SqliteTx::orderer_is_ready(const Hash& id) {
+  P2PANDA_TRY(statement, db_.prepare("SELECT 1 FROM orderer_ready WHERE id = ?"));
+  statement->bind(1, id.bytes());
+  return statement->step();
+}
+
+Result<std::uint64_t> SqliteTx::orderer_pending_count() {
+  P2PANDA_TRY(count, db_.query_int("SELECT COUNT(DISTINCT id) FROM orderer_pending"));
+  return static_cast<std::uint64_t>(count);
+}
+
+Result<std::vector<Hash>> SqliteTx::orderer_waiting_for(const Hash& id) {
+  P2PANDA_TRY(statement, db_.prepare("SELECT dependency FROM orderer_pending WHERE id = ? "
+                                     "ORDER BY dependency"));
+  statement->bind(1, id.bytes());
+  std::vector<Hash> missing;
+  while (true) {
+    P2PANDA_TRY(row, statement->step());
+    if (!row) break;
+    P2PANDA_TRY(dependency, Hash::from_bytes(statement->column_blob(0)));
+    missing.push_back(dependency);
+  }
+  return missing;
+}
+
+Result<void> SqliteTx::orderer_mark_ready(const Hash& id) {
+  P2PANDA_TRY(statement, db_.prepare("INSERT OR IGNORE INTO orderer_ready (id) VALUES (?)"));
+  statement->bind(1, id.bytes());
+  return statement->run();
+}
+
+Result<void> SqliteTx::orderer_add_pending(const Hash& id, std::span<const Hash> missing) {
+  P2PANDA_TRY(statement, db_.prepare("INSERT OR IGNORE INTO orderer_pending (id, dependency) "
+                                     "VALUES (?, ?)"));
+  for (const Hash& dependency : missing) {
+    statement->reset();
+    statement->bind(1, id.bytes()).bind(2, dependency.bytes());
+    P2PANDA_CHECK(statement->run());
+  }
+  return {};
+}
+
+Result<std::vector<Hash>> SqliteTx::orderer_resolve(const Hash& dependency) {
+  std::vector<Hash> waiting;
+  {
+    P2PANDA_TRY(select, db_.prepare("SELECT id FROM orderer_pending WHERE dependency = ? "
+                                    "ORDER BY position"));
+    select->bind(1, dependency.bytes());
+    while (true) {
+      P2PANDA_TRY(row, select->step());
+      if (!row) break;
+      P2PANDA_TRY(id, Hash::from_bytes(select->column_blob(0)));
+      waiting.push_back(id);
+    }
+  }
+  P2PANDA_TRY(remove, db_.prepare("DELETE FROM orderer_pending WHERE dependency = ?"));
+  remove->bind(1, dependency.bytes());
+  P2PANDA_CHECK(remove->run());
+
+  std::vector<Hash> unblocked;
+  P2PANDA_TRY(still, db_.prepare("SELECT 1 FROM orderer_pending WHERE id = ? LIMIT 1"));
+  for (const Hash& id : waiting) {
+    still->reset();
+    still->bind(1, id.bytes());
+    P2PANDA_TRY(row, still->step());
+    if (!row) unblocked.push_back(id);
+  }
+  return unblocked;
+}
+
+}  // namespace p2panda::store
