@@ -16,11 +16,18 @@ namespace p2panda {
 class NodeExtensions {
  public:
   static constexpr std::uint16_t kVersion = 1;
-  enum class Variant : std::uint16_t { Basic = 0 };
+  // Basic is p2panda 0.7's variant 0. Causal is ours (docs/formats.md): Basic's fields plus the
+  // ids this operation depends on. Its code stays clear of p2panda's variant 1 (an unimplemented
+  // "Causal" placeholder on main, "Space" on its development branch).
+  enum class Variant : std::uint16_t { Basic = 0, Causal = 0x0100 };
+  static constexpr std::size_t kMaxDependencies = 1024;
 
+  Variant variant = Variant::Basic;
   LogId log_id;
   Timestamp timestamp;
   bool prune = false;
+  // Causal only: operation ids, strictly ascending (so each set has one encoding).
+  std::vector<Hash> dependencies;
   // Canonical CBOR items after the known fields, from newer writers.
   std::vector<Bytes> extra_fields;
 
@@ -44,10 +51,13 @@ Result<void> validate_topic(const Header& header, const Topic& topic);
 struct NodeOperationArgs {
   Topic topic;
   SeqNum seq_num;
-  std::optional<Hash> backlink;
-  Timestamp timestamp;
+  std::optional<Hash> backlink = std::nullopt;
+  Timestamp timestamp{};
   bool prune = false;
-  std::optional<Body> body;
+  std::optional<Body> body = std::nullopt;
+  // When set, the operation uses the Causal variant with these dependencies (sorted and
+  // deduplicated here); otherwise Basic.
+  std::optional<std::vector<Hash>> dependencies = std::nullopt;
 };
 
 // A signed Node API operation: Basic extensions with log id = BLAKE3(topic). Does not check that

@@ -1,27 +1,59 @@
 #include <p2panda/extensions.hpp>
 
+#include <algorithm>
+
 #include "core/cbor.hpp"
 
 namespace p2panda {
 namespace {
 
-constexpr std::uint64_t kBasicFields = 5;  // version, variant, log id, timestamp, prune
+constexpr std::uint64_t kBasicFields = 5;   // version, variant, log id, timestamp, prune
+constexpr std::uint64_t kCausalFields = 6;  // ... and the dependencies
 
 Unexpected malformed(std::size_t offset, const std::string& what) {
   return fail(Errc::ExtensionsMalformed,
               "extensions: " + what + " at offset " + std::to_string(offset));
 }
 
+// A strictly ascending array of 32-byte ids.
+Result<std::vector<Hash>> read_dependencies(cbor::Reader& reader) {
+  const std::size_t at = reader.offset();
+  auto count = reader.read_array();
+  if (!count) return Unexpected{std::move(count).error()};
+  if (*count > NodeExtensions::kMaxDependencies) {
+    return malformed(at, std::to_string(*count) + " dependencies, at most " +
+                             std::to_string(NodeExtensions::kMaxDependencies));
+  }
+  std::vector<Hash> dependencies;
+  for (std::uint64_t i = 0; i < *count; ++i) {
+    const std::size_t item_at = reader.offset();
+    auto bytes = reader.read_bytes();
+    if (!bytes) return Unexpected{std::move(bytes).error()};
+    auto hash = Hash::from_bytes(*bytes);
+    if (!hash) return malformed(item_at, "dependency is not a 32-byte id");
+    if (!dependencies.empty() && !(dependencies.back() < *hash)) {
+      return malformed(item_at, "dependencies must be strictly ascending");
+    }
+    dependencies.push_back(*hash);
+  }
+  return dependencies;
+}
+
 }  // namespace
 
 Bytes NodeExtensions::encode() const {
   cbor::Writer writer;
-  writer.array(kBasicFields + extra_fields.size())
+  const bool causal = variant == Variant::Causal;
+  writer.array((causal ? kCausalFields : kBasicFields) + extra_fields.size())
       .uint(kVersion)
-      .uint(static_cast<std::uint16_t>(Variant::Basic))
+      .uint(static_cast<std::uint16_t>(variant))
       .bytes(log_id.bytes())
       .uint(timestamp.value())
       .boolean(prune);
+  if (causal) {
+    writer.array(dependencies.size());
+    for (const Hash& dependency : dependencies) writer.bytes(dependency.bytes());
+  }
   for (const auto& field : extra_fields) writer.raw(field);
   return std::move(writer).take();
 }
@@ -39,14 +71,23 @@ Result<NodeExtensions> NodeExtensions::decode(ByteSpan bytes) {
   }
   auto variant = reader.read_uint();
   if (!variant) return Unexpected{std::move(variant).error()};
-  if (*variant != static_cast<std::uint16_t>(Variant::Basic)) {
+  NodeExtensions extensions;
+  std::uint64_t known_fields;
+  if (*variant == static_cast<std::uint16_t>(Variant::Basic)) {
+    extensions.variant = Variant::Basic;
+    known_fields = kBasicFields;
+  } else if (*variant == static_cast<std::uint16_t>(Variant::Causal)) {
+    extensions.variant = Variant::Causal;
+    known_fields = kCausalFields;
+  } else {
     return fail(Errc::ExtensionsUnsupported,
                 "extensions variant " + std::to_string(*variant) + " is not known");
   }
-  if (*fields < kBasicFields) {
-    return malformed(0, "basic extensions need 5 fields, found " + std::to_string(*fields));
+  if (*fields < known_fields) {
+    return malformed(0, "variant " + std::to_string(*variant) + " needs " +
+                            std::to_string(known_fields) + " fields, found " +
+                            std::to_string(*fields));
   }
-  NodeExtensions extensions;
   const std::size_t log_at = reader.offset();
   auto log_id = reader.read_bytes();
   if (!log_id) return Unexpected{std::move(log_id).error()};
@@ -60,7 +101,12 @@ Result<NodeExtensions> NodeExtensions::decode(ByteSpan bytes) {
   auto prune = reader.read_bool();
   if (!prune) return Unexpected{std::move(prune).error()};
   extensions.prune = *prune;
-  for (std::uint64_t i = kBasicFields; i < *fields; ++i) {
+  if (extensions.variant == Variant::Causal) {
+    auto dependencies = read_dependencies(reader);
+    if (!dependencies) return Unexpected{std::move(dependencies).error()};
+    extensions.dependencies = std::move(*dependencies);
+  }
+  for (std::uint64_t i = known_fields; i < *fields; ++i) {
     auto item = reader.read_item();
     if (!item) return Unexpected{std::move(item).error()};
     extensions.extra_fields.emplace_back(item->begin(), item->end());
@@ -93,6 +139,14 @@ Operation create_node_operation(const PrivateKey& key, NodeOperationArgs args) {
   extensions.log_id = LogId::from_topic(args.topic);
   extensions.timestamp = args.timestamp;
   extensions.prune = args.prune;
+  if (args.dependencies) {
+    extensions.variant = NodeExtensions::Variant::Causal;
+    extensions.dependencies = std::move(*args.dependencies);
+    std::sort(extensions.dependencies.begin(), extensions.dependencies.end());
+    extensions.dependencies.erase(
+        std::unique(extensions.dependencies.begin(), extensions.dependencies.end()),
+        extensions.dependencies.end());
+  }
   Header header;
   header.seq_num = args.seq_num;
   header.backlink = args.backlink;

@@ -28,6 +28,10 @@ Result<void> write_header_postcard(postcard::Writer& writer, const Header& heade
   if (!header.signature) return fail(Errc::SignatureMissing, "postcard headers must be signed");
   auto extensions = node_extensions(header);
   if (!extensions) return Unexpected{std::move(extensions).error()};
+  if (extensions->variant != NodeExtensions::Variant::Basic) {
+    return fail(Errc::ExtensionsUnsupported,
+                "only Basic extensions have a postcard form in p2panda 0.7's live mode");
+  }
   if (!extensions->extra_fields.empty()) {
     return fail(Errc::ExtensionsUnsupported,
                 "unknown extension fields cannot be written in postcard form");

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <future>
 
 #include "core/try.hpp"
@@ -47,6 +48,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(StoreOptions options) {
   P2PANDA_TRY(writer, Connection::open(path.empty() ? ":memory:" : path));
   P2PANDA_CHECK(configure(*writer, !path.empty(), options.synchronous_full));
   P2PANDA_CHECK(migrate(*writer));
+  if (options.max_size_bytes > 0) {
+    P2PANDA_TRY(page_size, writer->query_int("PRAGMA page_size"));
+    const auto pages = std::max<std::uint64_t>(1, options.max_size_bytes / page_size);
+    P2PANDA_CHECK(writer->exec("PRAGMA max_page_count = " + std::to_string(pages)));
+  }
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(options), path, std::move(writer)));
 }
 

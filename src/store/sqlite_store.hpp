@@ -30,6 +30,9 @@ struct StoreOptions {
   // power loss) or FULL (fsync on every commit).
   bool synchronous_full = false;
   std::size_t max_batch = 1024;  // write jobs per transaction
+  // Upper bound on the database size (0: none). Writes past it fail with StoreFull, like a full
+  // disk, and change nothing.
+  std::uint64_t max_size_bytes = 0;
   std::size_t readers = 2;       // reader connections (file databases only)
 };
 

@@ -1,0 +1,83 @@
+#include "stream/ingest.hpp"
+
+#include "core/try.hpp"
+
+namespace p2panda::stream {
+namespace {
+
+IngestResult rejected(Error reason) { return IngestResult{Rejected{std::move(reason)}, {}}; }
+
+}  // namespace
+
+Result<NodeExtensions> check(const Operation& operation, const Topic& topic) {
+  P2PANDA_TRY(extensions, node_extensions(operation.header()));
+  P2PANDA_CHECK(validate_operation(operation));
+  P2PANDA_CHECK(validate_topic(operation.header(), topic));
+  return extensions;
+}
+
+Result<IngestResult> ingest(store::StoreWriter& writer, const Operation& operation,
+                            const Topic& topic, const NodeExtensions& extensions,
+                            const IngestConfig& config) {
+  P2PANDA_TRY(exists, writer.has_operation(operation.id()));
+  if (exists) return IngestResult{AlreadyExists{}, {}};
+
+  const Header& header = operation.header();
+  const LogId& log = extensions.log_id;
+  P2PANDA_TRY(latest, writer.latest_entry(operation.author(), log));
+  if (extensions.prune && latest && header.seq_num <= latest->seq_num()) {
+    // p2panda accepts such a stale prune operation and so forks the log; we refuse it.
+    return rejected(Error(Errc::SeqNumNonIncremental,
+                          "prune operation at seq " + std::to_string(header.seq_num.value()) +
+                              " is not above the log's latest entry " +
+                              std::to_string(latest->seq_num().value())));
+  }
+  if (auto linked = validate_prunable_backlink(latest ? &*latest : nullptr, header,
+                                               extensions.prune);
+      !linked) {
+    return rejected(std::move(linked).error());
+  }
+  if (config.causal) {
+    // Refuse before writing anything when the orderer has no room for another held-back one.
+    P2PANDA_TRY(missing, missing_dependencies(writer, operation.id(), extensions.dependencies));
+    if (!missing.empty()) {
+      P2PANDA_TRY(pending, writer.orderer_pending_count());
+      if (pending >= config.orderer.max_pending) {
+        return rejected(Error(Errc::OrdererFull, std::to_string(pending) +
+                                                     " operations already wait for dependencies"));
+      }
+    }
+  }
+
+  P2PANDA_TRY(inserted, writer.insert_operation(operation, log));
+  (void)inserted;  // has_operation said no, and we are inside the only writer's transaction
+  P2PANDA_CHECK(writer.associate(topic, operation.author(), log));
+  IngestResult result{Inserted{}, {}};
+  if (extensions.prune) {
+    P2PANDA_TRY(count, writer.prune_entries(operation.author(), log, header.seq_num));
+    result.outcome = Pruned{count};
+  }
+  if (!config.causal) {
+    result.released.push_back(operation.id());
+    return result;
+  }
+  P2PANDA_TRY(ordered, order(writer, operation.id(), extensions.dependencies, config.orderer));
+  if (!ordered.missing.empty()) result.outcome = Pending{std::move(ordered.missing)};
+  result.released = std::move(ordered.released);
+  return result;
+}
+
+Result<IngestResult> check_and_ingest(store::StoreWriter& writer, const Operation& operation,
+                                      const Topic& topic, const IngestConfig& config) {
+  auto extensions = check(operation, topic);
+  if (!extensions) return rejected(std::move(extensions).error());
+  return ingest(writer, operation, topic, *extensions, config);
+}
+
+const char* outcome_name(const IngestOutcome& outcome) {
+  static constexpr const char* kNames[] = {"Inserted", "AlreadyExists", "Pruned", "Pending",
+                                           "Rejected"};
+  return kNames[outcome.index()];
+}
+
+}  // namespace p2panda::stream

@@ -1,0 +1,53 @@
+#include "stream/orderer.hpp"
+
+#include <deque>
+
+#include "core/try.hpp"
+
+namespace p2panda::stream {
+
+Result<std::vector<Hash>> missing_dependencies(store::StoreReader& reader, const Hash& id,
+                                               std::span<const Hash> dependencies) {
+  std::vector<Hash> missing;
+  for (const Hash& dependency : dependencies) {
+    if (dependency == id) continue;  // cannot happen for real ids (it would be a hash cycle)
+    P2PANDA_TRY(ready, reader.orderer_is_ready(dependency));
+    if (!ready) missing.push_back(dependency);
+  }
+  return missing;
+}
+
+Result<OrderResult> order(store::StoreWriter& writer, const Hash& id,
+                          std::span<const Hash> dependencies, const OrdererConfig& config) {
+  OrderResult result;
+  P2PANDA_TRY(already, writer.orderer_is_ready(id));
+  if (already) return result;
+  P2PANDA_TRY(missing, missing_dependencies(writer, id, dependencies));
+  if (!missing.empty()) {
+    P2PANDA_TRY(waiting, writer.orderer_waiting_for(id));
+    if (waiting.empty()) {  // not held back yet: it takes a new slot
+      P2PANDA_TRY(pending, writer.orderer_pending_count());
+      if (pending >= config.max_pending) {
+        return fail(Errc::OrdererFull, std::to_string(pending) +
+                                           " operations already wait for dependencies");
+      }
+    }
+    P2PANDA_CHECK(writer.orderer_add_pending(id, missing));
+    result.missing = std::move(missing);
+    return result;
+  }
+  // Breadth-first: each released operation may unblock others, which are released in the order
+  // they arrived.
+  std::deque<Hash> queue{id};
+  while (!queue.empty()) {
+    const Hash next = queue.front();
+    queue.pop_front();
+    P2PANDA_CHECK(writer.orderer_mark_ready(next));
+    result.released.push_back(next);
+    P2PANDA_TRY(unblocked, writer.orderer_resolve(next));
+    queue.insert(queue.end(), unblocked.begin(), unblocked.end());
+  }
+  return result;
+}
+
+}  // namespace p2panda::stream

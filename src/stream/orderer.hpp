@@ -1,0 +1,36 @@
+// The causal orderer: holds an operation back until every operation it depends on has been
+// released, then releases it and, in arrival order, every held-back operation that was waiting
+// only for it. State lives in the store (orderer_ready, orderer_pending) and changes in the same
+// transaction as ingest, so a crash never releases an operation twice or loses a held-back one.
+// Pure logic over StoreWriter: runs inside a store write job.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "store/store.hpp"
+
+namespace p2panda::stream {
+
+struct OrdererConfig {
+  // Operations that may wait for missing dependencies at once. Past it, new operations with
+  // missing dependencies are refused (OrdererFull) rather than stored: their author's peers still
+  // have them, so sync offers them again once the backlog drains.
+  std::uint64_t max_pending = 10'000;
+};
+
+struct OrderResult {
+  std::vector<Hash> missing;   // non-empty: held back, waiting for these
+  std::vector<Hash> released;  // in order: the operation itself, then dependants it unblocked
+};
+
+// The dependencies of `id` that have not been released yet (excluding `id` itself).
+Result<std::vector<Hash>> missing_dependencies(store::StoreReader& reader, const Hash& id,
+                                               std::span<const Hash> dependencies);
+
+// Releases or holds back `id`. Calling it again for a released id releases nothing.
+// Errors: OrdererFull (nothing written), Store*.
+Result<OrderResult> order(store::StoreWriter& writer, const Hash& id,
+                          std::span<const Hash> dependencies, const OrdererConfig& config);
+
+}  // namespace p2panda::stream

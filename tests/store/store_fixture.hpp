@@ -1,0 +1,72 @@
+// Shared helpers for store and stream tests: temporary directories, signed operations.
+#pragma once
+
+#include <p2panda/extensions.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include "store/sqlite_store.hpp"
+#include "../core/test_util.hpp"
+
+namespace p2panda::test {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "p2panda-test-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ignored);
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// One author's log in one topic, appended to in order.
+class LogWriter {
+ public:
+  LogWriter(PrivateKey key, Topic topic) : key_(std::move(key)), topic_(topic) {}
+
+  Operation next(std::optional<Body> body = Body(Bytes(32, 7)), bool prune = false,
+                 std::optional<std::vector<Hash>> dependencies = std::nullopt) {
+    Operation operation = create_node_operation(
+        key_, {.topic = topic_,
+               .seq_num = SeqNum(seq_),
+               .backlink = latest_,
+               .timestamp = Timestamp(1'700'000'000'000'000ULL + seq_),
+               .prune = prune,
+               .body = std::move(body),
+               .dependencies = std::move(dependencies)});
+    latest_ = operation.id();
+    ++seq_;
+    return operation;
+  }
+
+  const PublicKey& author() const { return key_.public_key(); }
+  const Topic& topic() const { return topic_; }
+  LogId log() const { return LogId::from_topic(topic_); }
+
+ private:
+  PrivateKey key_;
+  Topic topic_;
+  std::uint32_t seq_ = 0;
+  std::optional<Hash> latest_;
+};
+
+inline std::unique_ptr<store::SqliteStore> open_store(const std::string& url = ":memory:") {
+  auto store = store::SqliteStore::open({.url = url});
+  if (!store) {
+    ADD_FAILURE() << store.error().to_string();
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+}  // namespace p2panda::test
