@@ -37,7 +37,7 @@ struct IngestResult {
 struct IngestConfig {
   // Run every operation through the causal orderer (multi-writer causal streams).
   bool causal = false;
-  OrdererConfig orderer;
+  OrdererConfig orderer{};
 };
 
 // Store-free checks. Errors: every validate_operation and validate_topic error, Extensions*,
