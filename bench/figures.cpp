@@ -94,6 +94,8 @@ std::optional<nlohmann::json> load_results(const std::string& path) {
   return json;
 }
 
+}  // namespace
+
 bool merge_results(const std::string& path, const Figures& figures) {
   auto json = load_results(path);
   if (!json) return false;
@@ -126,7 +128,6 @@ void print_summary(const Figures& figures) {
   std::fflush(stdout);
 }
 
-}  // namespace
 
 void FigureReporter::ReportRuns(const std::vector<Run>& runs) {
   ConsoleReporter::ReportRuns(runs);

@@ -28,6 +28,13 @@ class FigureReporter : public benchmark::ConsoleReporter {
   Figures figures_;
 };
 
+// Merges `figures` into the JSON object in `path` (created when absent). Returns false, with a
+// message on stderr, when the file cannot be read or written.
+bool merge_results(const std::string& path, const Figures& figures);
+
+// A two-column table of the figures on stdout.
+void print_summary(const Figures& figures);
+
 // The main of a benchmark program. Accepts Google Benchmark's flags plus `--results FILE`;
 // `default_flags` ("--benchmark_min_time=0.5") apply unless the command line sets the same flag.
 // Runs the registered benchmarks, lets `derive` add figures computed from the measured ones
