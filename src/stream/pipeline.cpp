@@ -30,16 +30,7 @@ void IngestPipeline::push(Operation operation, Topic topic) {
     work_.notify_one();
     return;
   }
-  // No pool: the pushing thread pays for the signature check.
-  Slot& slot = slots_.back();
-  ++next_verify_;
-  lock.unlock();
-  auto checked = check(slot.operation, slot.topic);
-  lock.lock();
-  slot.checked = std::move(checked);
-  auto rejected = submit_ready();
-  lock.unlock();
-  report(std::move(rejected));
+  verify_next(lock);  // no pool: the pushing thread pays for the signature check
 }
 
 void IngestPipeline::verify_loop() {
@@ -47,20 +38,24 @@ void IngestPipeline::verify_loop() {
   while (true) {
     work_.wait(lock, [this] { return stopping_ || next_verify_ < pushed_; });
     if (next_verify_ >= pushed_) return;  // stopping and nothing left
-    // Deque elements keep their address while others are pushed or popped at the ends, and a
-    // slot is popped only after it was verified.
-    Slot& slot = slots_[next_verify_ - front_index_];
-    ++next_verify_;
+    verify_next(lock);
+  }
+}
+
+void IngestPipeline::verify_next(std::unique_lock<std::mutex>& lock) {
+  // Deque elements keep their address while others are pushed or popped at the ends, and a slot
+  // is popped only after it was verified.
+  Slot& slot = slots_[next_verify_ - front_index_];
+  ++next_verify_;
+  lock.unlock();
+  auto checked = check(slot.operation, slot.topic);
+  lock.lock();
+  slot.checked = std::move(checked);
+  auto rejected = submit_ready();
+  if (!rejected.empty()) {
     lock.unlock();
-    auto checked = check(slot.operation, slot.topic);
+    report(std::move(rejected));
     lock.lock();
-    slot.checked = std::move(checked);
-    auto rejected = submit_ready();
-    if (!rejected.empty()) {
-      lock.unlock();
-      report(std::move(rejected));
-      lock.lock();
-    }
   }
 }
 

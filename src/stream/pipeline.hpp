@@ -51,6 +51,9 @@ class IngestPipeline {
   };
 
   void verify_loop();
+  // REQUIRES: lock holds mutex_ and a slot awaits verification. Verifies it with the lock
+  // released, then submits what is ready; returns with the lock held.
+  void verify_next(std::unique_lock<std::mutex>& lock);
   // REQUIRES: mutex_ held. Submits verified slots at the front, in order; returns those that
   // failed check(), to be reported once the lock is released.
   std::vector<Slot> submit_ready();

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <p2panda/encoding.hpp>
+#include <p2panda/keys.hpp>
 
 #include <string_view>
 
@@ -22,6 +22,13 @@ inline Bytes hex(std::string_view text) {
   }
   return *bytes;
 }
+
+// The signing key of p2panda's header fixtures (vectors A4, B3-B6) and its public key.
+constexpr std::string_view kSeed = "f47b55d7a1cc5ee3effd80a4e4a0c33112317d0432da9de6ae019ae7e78e16aa";
+constexpr std::string_view kPublic =
+    "e415c4190cc7f1647a592ebf8e5f905c2adef9948b175b2b5c11e14511b51620";
+
+inline PrivateKey fixture_key() { return *PrivateKey::from_hex(kSeed); }
 
 }  // namespace p2panda::test
 

@@ -11,11 +11,10 @@
 namespace p2panda {
 namespace {
 
+using test::fixture_key;
 using test::hex;
+using test::kPublic;
 
-constexpr std::string_view kSeed = "f47b55d7a1cc5ee3effd80a4e4a0c33112317d0432da9de6ae019ae7e78e16aa";
-constexpr std::string_view kPublic =
-    "e415c4190cc7f1647a592ebf8e5f905c2adef9948b175b2b5c11e14511b51620";
 
 constexpr std::string_view kA41 =
     "85015820e415c4190cc7f1647a592ebf8e5f905c2adef9948b175b2b5c11e14511b51620"
@@ -32,7 +31,6 @@ constexpr std::string_view kA43 =
     "7c5472df5f6208b2ec5960cff6e8663058bdf0d00015820442bfafb2f97793a1e901881ab235938a1704b5ba8c9c3"
     "79a99b5568813c8da1";
 
-PrivateKey fixture_key() { return *PrivateKey::from_hex(kSeed); }
 
 TEST(VectorsA, A1Blake3OfOneTwoThree) {
   const Bytes input{1, 2, 3};

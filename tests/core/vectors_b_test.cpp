@@ -13,11 +13,10 @@
 namespace p2panda {
 namespace {
 
+using test::fixture_key;
 using test::hex;
+using test::kPublic;
 
-constexpr std::string_view kSeed = "f47b55d7a1cc5ee3effd80a4e4a0c33112317d0432da9de6ae019ae7e78e16aa";
-constexpr std::string_view kPublic =
-    "e415c4190cc7f1647a592ebf8e5f905c2adef9948b175b2b5c11e14511b51620";
 constexpr std::string_view kLogIdZeroTopic =
     "2ada83c1819a5372dae1238fc1ded123c8104fdaa15862aaee69428a1820fcda";
 constexpr std::string_view kB3Seq0 =
@@ -33,7 +32,6 @@ constexpr std::string_view kB3Seq1 =
 constexpr std::string_view kBody = "6d48656c6c6f2c2050616e646121";  // CBOR text "Hello, Panda!"
 constexpr std::uint64_t kTimestamp = 1700000000000000;
 
-PrivateKey fixture_key() { return *PrivateKey::from_hex(kSeed); }
 
 Operation b3_seq0() {
   return create_node_operation(fixture_key(), {.topic = Topic{},
