@@ -21,6 +21,8 @@ class Hash : public FixedBytes<Hash, 32> {
 class Hasher {
  public:
   Hasher();
+  // BLAKE3 in keyed mode (a MAC under a 32-byte key).
+  static Hasher keyed(const std::array<std::uint8_t, 32>& key);
   Hasher& update(ByteSpan bytes);
   Hash finalize() const;
 

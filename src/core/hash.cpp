@@ -18,6 +18,12 @@ Hash Hash::digest(ByteSpan bytes) {
 
 Hasher::Hasher() { blake3_hasher_init(reinterpret_cast<blake3_hasher*>(state_.data())); }
 
+Hasher Hasher::keyed(const std::array<std::uint8_t, 32>& key) {
+  Hasher hasher;
+  blake3_hasher_init_keyed(reinterpret_cast<blake3_hasher*>(hasher.state_.data()), key.data());
+  return hasher;
+}
+
 Hasher& Hasher::update(ByteSpan bytes) {
   blake3_hasher_update(reinterpret_cast<blake3_hasher*>(state_.data()), bytes.data(),
                        bytes.size());

@@ -1,3 +1,4 @@
+#include <p2panda/hash.hpp>
 #include <p2panda/keys.hpp>
 
 #include "test_util.hpp"
@@ -56,6 +57,16 @@ TEST(Keys, StrictVerificationRejectsSmallOrderKeys) {
   std::array<std::uint8_t, 64> forged{};
   forged[0] = 1;
   EXPECT_ERRC(identity->verify(Bytes{1}, Signature(forged)), SignatureInvalid);
+}
+
+TEST(Hashing, KeyedModeMatchesTheBlake3TestVectors) {
+  // BLAKE3's test_vectors.json: key "whats the Elvish word for friend", input of length 0.
+  std::array<std::uint8_t, 32> key;
+  const std::string_view text = "whats the Elvish word for friend";
+  std::copy(text.begin(), text.end(), key.begin());
+  EXPECT_EQ(Hasher::keyed(key).finalize().to_hex(),
+            "92b2b75604ed3c761f9d6f62392c8a9227ad0ea3f09573e783f1498a4ed60d26");
+  EXPECT_NE(Hasher::keyed(key).update(Bytes{0}).finalize(), Hasher::keyed(key).finalize());
 }
 
 TEST(Keys, SeedsRoundTrip) {
