@@ -69,6 +69,12 @@ enum class Errc {
   // Processing.
   OrdererFull,
   TooManyDependencies,
+  // Sync protocols.
+  SyncProtocolViolation,
+  SyncTimeout,
+  SyncLagging,
+  SyncClosedUnexpectedly,
+  HandshakeRejected,
   // Everything else.
   InvalidArgument,
   Io,

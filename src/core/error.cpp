@@ -68,6 +68,11 @@ std::string_view errc_name(Errc code) {
     P2PANDA_ERRC_NAME(StoreFailed)
     P2PANDA_ERRC_NAME(OrdererFull)
     P2PANDA_ERRC_NAME(TooManyDependencies)
+    P2PANDA_ERRC_NAME(SyncProtocolViolation)
+    P2PANDA_ERRC_NAME(SyncTimeout)
+    P2PANDA_ERRC_NAME(SyncLagging)
+    P2PANDA_ERRC_NAME(SyncClosedUnexpectedly)
+    P2PANDA_ERRC_NAME(HandshakeRejected)
     P2PANDA_ERRC_NAME(InvalidArgument)
     P2PANDA_ERRC_NAME(Io)
 #undef P2PANDA_ERRC_NAME
