@@ -25,6 +25,10 @@ Result<IngestResult> ingest(store::StoreWriter& writer, const Operation& operati
   const Header& header = operation.header();
   const LogId& log = extensions.log_id;
   P2PANDA_TRY(latest, writer.latest_entry(operation.author(), log));
+  if (latest && header.seq_num < latest->seq_num()) {
+    P2PANDA_TRY(lowest, writer.lowest_seq(operation.author(), log));
+    if (lowest && header.seq_num < *lowest) return IngestResult{Obsolete{}, {}};
+  }
   if (extensions.prune && latest && header.seq_num <= latest->seq_num()) {
     // p2panda accepts such a stale prune operation and so forks the log; we refuse it.
     return rejected(Error(Errc::SeqNumNonIncremental,
@@ -75,8 +79,8 @@ Result<IngestResult> check_and_ingest(store::StoreWriter& writer, const Operatio
 }
 
 const char* outcome_name(const IngestOutcome& outcome) {
-  static constexpr const char* kNames[] = {"Inserted", "AlreadyExists", "Pruned", "Pending",
-                                           "Rejected"};
+  static constexpr const char* kNames[] = {"Inserted", "AlreadyExists", "Pruned",
+                                           "Pending",  "Rejected",      "Obsolete"};
   return kNames[outcome.index()];
 }
 

@@ -25,7 +25,10 @@ struct Pending {
 struct Rejected {
   Error reason;
 };
-using IngestOutcome = std::variant<Inserted, AlreadyExists, Pruned, Pending, Rejected>;
+// Below the log's prune point: its entries there were deleted on purpose, so this one (from a
+// peer that had not pruned yet) is not wanted. Nothing is written; not an error.
+struct Obsolete {};
+using IngestOutcome = std::variant<Inserted, AlreadyExists, Pruned, Pending, Rejected, Obsolete>;
 
 struct IngestResult {
   IngestOutcome outcome;
