@@ -75,6 +75,7 @@ enum class Errc {
   SyncLagging,
   SyncClosedUnexpectedly,
   HandshakeRejected,
+  HandshakeProofInvalid,
   // Everything else.
   InvalidArgument,
   Io,

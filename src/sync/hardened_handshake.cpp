@@ -29,9 +29,8 @@ std::string_view name(const HardenedHandshakeMessage& message) {
   return kNames[message.index()];
 }
 
-// InvalidArgument until the error enum gains a code for a proof that does not verify.
 Unexpected proof_invalid() {
-  return fail(Errc::InvalidArgument,
+  return fail(Errc::HandshakeProofInvalid,
               "hardened topic handshake: the acceptor's proof does not match our topic and "
               "connection");
 }

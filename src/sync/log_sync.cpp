@@ -118,8 +118,11 @@ void LogSyncSession::on_have(LogHeights remote) {
   std::uint64_t operations = 0, bytes = 0;
   for (const auto& [author, logs] : needs) {
     for (const auto& [log, range] : logs) {
+      const PublicKey& who = author;  // clang 14 cannot capture structured bindings
+      const LogId& which = log;
+      const LogRange& span = range;
       auto size = store_.query([&](store::StoreReader& reader) {
-        return reader.log_size(author, log, range.after, range.until);
+        return reader.log_size(who, which, span.after, span.until);
       });
       if (!size) return fail(std::move(size).error());
       if (size->operations == 0) continue;  // pruned away meanwhile

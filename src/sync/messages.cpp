@@ -238,7 +238,7 @@ std::string_view message_name(const TopicLogSyncMessage& message) {
 }
 
 Unexpected protocol_violation(std::string message) {
-  return fail(Errc::InvalidArgument, "sync protocol violation: " + std::move(message));
+  return fail(Errc::SyncProtocolViolation, std::move(message));
 }
 
 }  // namespace p2panda::sync

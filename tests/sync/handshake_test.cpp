@@ -68,7 +68,7 @@ TEST(Handshake, AcceptorNotFollowingRejectsSilently) {
 TEST(Handshake, MessagesOutOfTurnFail) {
   {
     HandshakeAcceptor acceptor(follows_only(topic_of(1)));
-    EXPECT_ERRC(acceptor.handle(hex("01")), InvalidArgument);  // Done before Topic
+    EXPECT_ERRC(acceptor.handle(hex("01")), SyncProtocolViolation);  // Done before Topic
     EXPECT_EQ(acceptor.status(), HandshakeStatus::Failed);
     EXPECT_ERRC(acceptor.handle(encode_topic_handshake(HandshakeTopic{topic_of(1)})),
                 InvalidArgument);
@@ -77,7 +77,7 @@ TEST(Handshake, MessagesOutOfTurnFail) {
     HandshakeAcceptor acceptor(follows_only(topic_of(1)));
     const Bytes topic = encode_topic_handshake(HandshakeTopic{topic_of(1)});
     ASSERT_OK(acceptor.handle(topic));
-    EXPECT_ERRC(acceptor.handle(topic), InvalidArgument);  // a second Topic
+    EXPECT_ERRC(acceptor.handle(topic), SyncProtocolViolation);  // a second Topic
   }
   {
     HandshakeInitiator initiator(topic_of(1));
@@ -88,7 +88,7 @@ TEST(Handshake, MessagesOutOfTurnFail) {
     HandshakeInitiator initiator(topic_of(1));
     initiator.start();
     EXPECT_ERRC(initiator.handle(encode_topic_handshake(HandshakeTopic{topic_of(1)})),
-                InvalidArgument);
+                SyncProtocolViolation);
     EXPECT_EQ(initiator.status(), HandshakeStatus::Failed);
     EXPECT_EQ(initiator.handle_end(), HandshakeStatus::Failed);
   }

@@ -147,7 +147,7 @@ TEST(HardenedHandshake, TamperedProofsFail) {
     ASSERT_OK(reply);
     Bytes tampered = reply->send.at(0);
     tampered.back() ^= 0x80;
-    EXPECT_ERRC(initiator.handle(tampered), InvalidArgument);
+    EXPECT_ERRC(initiator.handle(tampered), HandshakeProofInvalid);
     EXPECT_EQ(initiator.status(), HandshakeStatus::Failed);
   }
 }
@@ -200,7 +200,7 @@ TEST(HardenedHandshake, ProofsAreBoundToTheirRole) {
   auto initiator = make_initiator(topic, c);
   initiator.start();
   ASSERT_OK(initiator.handle(encode_hardened_handshake(Challenge{c.acceptor_nonce})));
-  EXPECT_ERRC(initiator.handle(encode_hardened_handshake(Proof{as_initiator})), InvalidArgument);
+  EXPECT_ERRC(initiator.handle(encode_hardened_handshake(Proof{as_initiator})), HandshakeProofInvalid);
 }
 
 TEST(HardenedHandshake, MacInputLayoutIsPinned) {
@@ -269,26 +269,26 @@ TEST(HardenedHandshake, MessagesOutOfTurnFail) {
   const Bytes proof = encode_hardened_handshake(Proof{filled<HandshakeMac>(3)});
   for (const Bytes& first : {challenge, proof, hex("03")}) {
     auto acceptor = make_acceptor({topic});
-    EXPECT_ERRC(acceptor.handle(first), InvalidArgument);
+    EXPECT_ERRC(acceptor.handle(first), SyncProtocolViolation);
     EXPECT_EQ(acceptor.handle_end(), HandshakeStatus::Failed);
   }
   for (const Bytes& second : {hello, challenge, hex("03")}) {
     auto acceptor = make_acceptor({topic});
     ASSERT_OK(acceptor.handle(hello));
-    EXPECT_ERRC(acceptor.handle(second), InvalidArgument);
+    EXPECT_ERRC(acceptor.handle(second), SyncProtocolViolation);
   }
   for (const Bytes& first : {hello, proof}) {
     auto initiator = make_initiator(topic);
     EXPECT_ERRC(initiator.handle(challenge), InvalidArgument);  // before start()
     initiator.start();
-    EXPECT_ERRC(initiator.handle(first), InvalidArgument);
+    EXPECT_ERRC(initiator.handle(first), SyncProtocolViolation);
     EXPECT_ERRC(initiator.handle(challenge), InvalidArgument);  // over
   }
   for (const Bytes& second : {hello, challenge}) {
     auto initiator = make_initiator(topic);
     initiator.start();
     ASSERT_OK(initiator.handle(challenge));
-    EXPECT_ERRC(initiator.handle(second), InvalidArgument);
+    EXPECT_ERRC(initiator.handle(second), SyncProtocolViolation);
   }
   auto initiator = make_initiator(topic);
   initiator.start();
