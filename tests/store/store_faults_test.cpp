@@ -124,6 +124,47 @@ TEST(StoreFaults, ReportsAReadOnlyDirectory) {
   EXPECT_EQ(store.error().code(), Errc::StoreOpenFailed) << store.error().to_string();
 }
 
+TEST(StoreFaults, ReadOnlyFilesystemRefusesWritesAndKeepsData) {
+  TempDir dir;
+  const std::string mount_point = dir.file("ro");
+  std::filesystem::create_directory(mount_point);
+  if (::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=1m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{mount_point};
+  LogWriter writer(PrivateKey::generate(), Topic::random());
+  {
+    auto store = test::open_store(mount_point + "/db.sqlite");
+    ASSERT_NE(store, nullptr);
+    ASSERT_OK(insert_all(*store, {writer.next()}, writer.log()));
+  }
+  // Remount read-only: a directory nobody, root included, can write to.
+  ASSERT_EQ(::mount(nullptr, mount_point.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr), 0)
+      << std::strerror(errno);
+  auto store = SqliteStore::open({.url = mount_point + "/db.sqlite"});
+  if (store) {
+    EXPECT_EQ(count(**store, writer), 1u);  // what was there is still readable
+    auto write = insert_all(**store, {writer.next()}, writer.log());
+    ASSERT_FALSE(write.has_value());
+    EXPECT_TRUE(write.error().code() == Errc::StoreReadOnly ||
+                write.error().code() == Errc::StoreOpenFailed)
+        << write.error().to_string();
+  } else {
+    EXPECT_TRUE(store.error().code() == Errc::StoreReadOnly ||
+                store.error().code() == Errc::StoreOpenFailed ||
+                store.error().code() == Errc::StoreIo)
+        << store.error().to_string();
+  }
+  auto fresh = SqliteStore::open({.url = mount_point + "/other.sqlite"});
+  ASSERT_FALSE(fresh.has_value());
+  EXPECT_TRUE(fresh.error().code() == Errc::StoreOpenFailed ||
+              fresh.error().code() == Errc::StoreReadOnly)
+      << fresh.error().to_string();
+}
+
 TEST(StoreFaults, SizeLimitActsLikeAFullDiskAndKeepsEarlierData) {
   TempDir dir;
   auto store = SqliteStore::open({.url = dir.file("small.sqlite"), .max_size_bytes = 256 * 1024});
