@@ -1,0 +1,169 @@
+#include "stream/consumer.hpp"
+
+#include <algorithm>
+
+#include "core/try.hpp"
+
+namespace p2panda::stream {
+
+Consumer::Consumer(store::Store& store, Topic topic, ConsumerConfig config)
+    : store_(store), topic_(topic), config_(std::move(config)) {
+  if (config_.cursor_name.empty()) config_.cursor_name = topic_.to_hex();
+  if (config_.max_ack_pending == 0) config_.max_ack_pending = 1;
+  cursor_ = Cursor(config_.cursor_name);
+}
+
+Result<std::size_t> Consumer::start(const StartFrom& from, Micros) {
+  queue_.clear();
+  in_flight_.clear();
+  std::optional<Timestamp> since;
+  if (std::holds_alternative<FromFrontier>(from) || std::holds_alternative<FromTimestamp>(from)) {
+    P2PANDA_TRY(saved, store_.query([this](store::StoreReader& reader) {
+      return reader.get_cursor(config_.cursor_name);
+    }));
+    cursor_ = saved ? std::move(*saved) : Cursor(config_.cursor_name);
+  } else {
+    // Start and Cursor replace the saved cursor of this name (use another name to keep it).
+    cursor_ = Cursor(config_.cursor_name);
+    if (const auto* given = std::get_if<FromCursor>(&from)) {
+      cursor_ = Cursor(config_.cursor_name, given->cursor.state());
+    }
+    P2PANDA_CHECK(store_.write([this](store::StoreWriter& writer) {
+      return writer.set_cursor(cursor_);
+    }));
+  }
+  P2PANDA_TRY(heights, store_.query([this](store::StoreReader& reader) {
+    return reader.topic_heights(topic_);
+  }));
+  if (const auto* time = std::get_if<FromTimestamp>(&from)) {
+    since = time->since;
+    return queue_replay(compare(heights, {}), since);  // scan everything, filter by time
+  }
+  return queue_replay(cursor_.unacked(heights), since);
+}
+
+Result<std::size_t> Consumer::queue_replay(const LogRanges& ranges,
+                                           std::optional<Timestamp> since) {
+  std::size_t queued = 0;
+  for (const auto& [author, logs] : ranges) {
+    for (const auto& [log, range] : logs) {
+      const PublicKey who = author;
+      const LogId which = log;
+      const LogRange span = range;
+      P2PANDA_TRY(entries, store_.query([&](store::StoreReader& reader) {
+        return reader.log_entries(who, which, span.after, span.until);
+      }));
+      for (auto& entry : entries) {
+        if (since) {
+          auto extensions = node_extensions(entry.header());
+          if (!extensions || extensions->timestamp < *since) continue;
+        }
+        if (!entry.body()) continue;  // system operations are never delivered
+        queue_.push_back(Queued{std::move(entry), 0});
+        ++queued;
+      }
+    }
+  }
+  return queued;
+}
+
+Result<void> Consumer::offer(const Operation& operation, Micros) {
+  if (!operation.body()) {
+    P2PANDA_TRY(extensions, node_extensions(operation.header()));
+    return advance(operation.author(), extensions.log_id, operation.seq_num());
+  }
+  queue_.push_back(Queued{operation, 0});
+  return {};
+}
+
+Result<std::optional<Delivery>> Consumer::next_delivery(Micros now) {
+  if (queue_.empty()) return std::optional<Delivery>{};
+  const bool automatic = config_.ack_policy == AckPolicy::Automatic;
+  if (!automatic && in_flight_.size() >= config_.max_ack_pending) {
+    return std::optional<Delivery>{};  // flow control: wait for acks
+  }
+  Queued next = std::move(queue_.front());
+  queue_.pop_front();
+  const std::uint32_t attempt = next.attempts + 1;
+  if (automatic) {
+    // p2panda acks automatically right before delivery.
+    P2PANDA_TRY(extensions, node_extensions(next.operation.header()));
+    P2PANDA_CHECK(advance(next.operation.author(), extensions.log_id, next.operation.seq_num()));
+  } else {
+    in_flight_.insert_or_assign(next.operation.id(),
+                                InFlight{next.operation, attempt, now + config_.ack_wait});
+  }
+  return std::optional<Delivery>(Delivery{std::move(next.operation), attempt});
+}
+
+Result<void> Consumer::advance(const PublicKey& author, const LogId& log, SeqNum seq) {
+  if (!cursor_.advance(author, log, seq)) return {};
+  // Everything at or below seq in this log is acked now: stop tracking it.
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    const Operation& operation = it->second.operation;
+    if (operation.author() == author && operation.seq_num() <= seq) {
+      it = in_flight_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return store_.write([this](store::StoreWriter& writer) { return writer.set_cursor(cursor_); });
+}
+
+Result<void> Consumer::ack(const Hash& id) {
+  std::optional<Operation> operation;
+  if (auto found = in_flight_.find(id); found != in_flight_.end()) {
+    operation = found->second.operation;
+  } else {
+    P2PANDA_TRY(stored, store_.query([&](store::StoreReader& reader) {
+      return reader.get_operation(id);
+    }));
+    operation = std::move(stored);
+  }
+  if (!operation) return {};
+  P2PANDA_TRY(extensions, node_extensions(operation->header()));
+  if (extensions.log_id != LogId::from_topic(topic_)) {
+    return fail(Errc::LogIdMismatch, "operation " + id.to_hex() + " is not in this topic");
+  }
+  return advance(operation->author(), extensions.log_id, operation->seq_num());
+}
+
+void Consumer::nak(const Hash& id) {
+  auto found = in_flight_.find(id);
+  if (found == in_flight_.end()) return;
+  queue_.push_front(Queued{std::move(found->second.operation), found->second.attempts});
+  in_flight_.erase(found);
+}
+
+void Consumer::handle_timeout(Micros now) {
+  std::vector<Queued> redeliver;
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    if (it->second.deadline > now) {
+      ++it;
+      continue;
+    }
+    if (config_.max_deliver > 0 && it->second.attempts >= config_.max_deliver) {
+      exhausted_.push_back(std::move(it->second.operation));
+    } else {
+      redeliver.push_back(Queued{std::move(it->second.operation), it->second.attempts});
+    }
+    it = in_flight_.erase(it);
+  }
+  // Redeliveries go first, oldest seq first within each log.
+  std::sort(redeliver.begin(), redeliver.end(), [](const Queued& a, const Queued& b) {
+    return a.operation.seq_num() > b.operation.seq_num();
+  });
+  for (auto& item : redeliver) queue_.push_front(std::move(item));
+}
+
+std::optional<Micros> Consumer::next_deadline() const {
+  std::optional<Micros> earliest;
+  for (const auto& [id, flight] : in_flight_) {
+    if (!earliest || flight.deadline < *earliest) earliest = flight.deadline;
+  }
+  return earliest;
+}
+
+std::vector<Operation> Consumer::exhausted() { return std::exchange(exhausted_, {}); }
+
+}  // namespace p2panda::stream

@@ -1,0 +1,112 @@
+// Consumer: what a subscription needs to deliver a topic's operations at least once.
+//
+// A named ack cursor (p2panda 0.7's per-topic state vector: author -> log -> highest acked seq;
+// acking seq n acks everything below it in that log) persisted in the store; replay of what the
+// store holds beyond the cursor; and, beyond p2panda, JetStream-style delivery control inside a
+// running session: redelivery after `ack_wait`, a maximum delivery count, nak (redeliver now), and
+// a cap on unacked deliveries in flight. Operations without a body are system operations: acked
+// at once and never delivered. The caller offers processed operations in log order, takes
+// deliveries with next_delivery(), and calls handle_timeout() at next_deadline().
+// Not thread-safe; time comes in as arguments. Blocking store calls (cursor writes).
+#pragma once
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include <p2panda/extensions.hpp>
+
+#include "store/store.hpp"
+
+namespace p2panda::stream {
+
+using Micros = std::uint64_t;
+
+enum class AckPolicy { Automatic, Explicit };
+
+struct ConsumerConfig {
+  std::string cursor_name = {};  // empty: the topic in hex, p2panda's default name
+  AckPolicy ack_policy = AckPolicy::Automatic;
+  Micros ack_wait = 30'000'000;       // explicit acks: redeliver after this long (JetStream: 30 s)
+  std::uint32_t max_deliver = 0;      // deliveries per operation; 0 = unlimited
+  std::size_t max_ack_pending = 1000; // unacked deliveries in flight (JetStream: 1000)
+};
+
+// Where a subscription starts (p2panda's StreamFrom, plus a time).
+struct FromStart {};     // everything the store holds: the cursor is reset
+struct FromFrontier {};  // what the saved cursor has not acked yet (the default)
+struct FromCursor {
+  Cursor cursor;         // replaces the saved cursor of this name
+};
+struct FromTimestamp {
+  Timestamp since;       // operations whose timestamp is at or after `since`; cursor untouched
+};
+using StartFrom = std::variant<FromStart, FromFrontier, FromCursor, FromTimestamp>;
+
+struct Delivery {
+  Operation operation;
+  std::uint32_t attempt = 1;  // 1 on first delivery
+};
+
+class Consumer {
+ public:
+  Consumer(store::Store& store, Topic topic, ConsumerConfig config = {});
+
+  // Loads or resets the cursor as `from` says and queues the replay in log order. Returns how
+  // many operations were queued. Errors: Store*, StoreCorrupt for a damaged saved cursor.
+  Result<std::size_t> start(const StartFrom& from, Micros now);
+
+  // Queues a newly processed operation (call in log order per author). System operations (no
+  // body) are acked here and never delivered. Errors: Store* (persisting that ack).
+  Result<void> offer(const Operation& operation, Micros now);
+
+  // The next operation to hand to the application, if any and if fewer than max_ack_pending
+  // deliveries are unacked. With AckPolicy::Automatic it is acked as it is handed out.
+  Result<std::optional<Delivery>> next_delivery(Micros now);
+
+  // Acks `id` and everything below it in its log, and persists the cursor. An id this consumer
+  // never delivered is looked up in the store; unknown ids are ignored (as in p2panda).
+  // Errors: Store*.
+  Result<void> ack(const Hash& id);
+
+  // Redeliver now: the operation goes back to the front of the queue. Ignored unless in flight.
+  void nak(const Hash& id);
+
+  // Redelivers operations whose ack_wait passed; gives up on those at max_deliver, reporting them
+  // through exhausted().
+  void handle_timeout(Micros now);
+  std::optional<Micros> next_deadline() const;
+
+  // Operations that reached max_deliver without an ack, oldest first; taking them clears the list.
+  std::vector<Operation> exhausted();
+
+  const Cursor& cursor() const { return cursor_; }
+  std::size_t pending() const { return queue_.size(); }
+  std::size_t in_flight() const { return in_flight_.size(); }
+
+ private:
+  struct Queued {
+    Operation operation;
+    std::uint32_t attempts = 0;
+  };
+  struct InFlight {
+    Operation operation;
+    std::uint32_t attempts;
+    Micros deadline;
+  };
+
+  Result<void> advance(const PublicKey& author, const LogId& log, SeqNum seq);
+  Result<std::size_t> queue_replay(const LogRanges& ranges, std::optional<Timestamp> since);
+
+  store::Store& store_;
+  Topic topic_;
+  ConsumerConfig config_;
+  Cursor cursor_;
+  std::deque<Queued> queue_;
+  std::map<Hash, InFlight> in_flight_;
+  std::vector<Operation> exhausted_;
+};
+
+}  // namespace p2panda::stream

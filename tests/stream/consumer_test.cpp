@@ -1,0 +1,177 @@
+#include "stream/consumer.hpp"
+
+#include "../store/store_fixture.hpp"
+#include "stream/ingest.hpp"
+
+namespace p2panda::stream {
+namespace {
+
+using test::LogWriter;
+using test::TempDir;
+
+class ConsumerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = test::open_store(dir_.file("db.sqlite")); }
+
+  Operation publish(LogWriter& writer, std::optional<Body> body = Body(Bytes{1})) {
+    Operation operation = writer.next(std::move(body));
+    auto result = store_->transact([&](store::StoreWriter& tx) {
+      return check_and_ingest(tx, operation, topic_, {});
+    });
+    EXPECT_TRUE(result.has_value());
+    return operation;
+  }
+
+  std::vector<Delivery> drain(Consumer& consumer, Micros now = 0) {
+    std::vector<Delivery> out;
+    while (true) {
+      auto next = consumer.next_delivery(now);
+      EXPECT_TRUE(next.has_value()) << next.error().to_string();
+      if (!next.has_value() || !next->has_value()) break;
+      out.push_back(std::move(**next));
+    }
+    return out;
+  }
+
+  std::vector<SeqNum> seqs(const std::vector<Delivery>& deliveries) {
+    std::vector<SeqNum> out;
+    for (const auto& delivery : deliveries) out.push_back(delivery.operation.seq_num());
+    return out;
+  }
+
+  TempDir dir_;
+  Topic topic_ = Topic::random();
+  std::unique_ptr<store::SqliteStore> store_;
+};
+
+TEST_F(ConsumerTest, AutomaticAcksMeanNoReplayAfterRestart) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  {
+    Consumer consumer(*store_, topic_);
+    ASSERT_OK(consumer.start(FromFrontier{}, 0));
+    for (int i = 0; i < 3; ++i) ASSERT_OK(consumer.offer(publish(alice), 0));
+    EXPECT_EQ(drain(consumer).size(), 3u);
+  }
+  Consumer again(*store_, topic_);
+  auto replayed = again.start(FromFrontier{}, 0);
+  ASSERT_OK(replayed);
+  EXPECT_EQ(*replayed, 0u);
+}
+
+TEST_F(ConsumerTest, ExplicitAcksReplayEverythingUnackedAndNothingAcked) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  std::vector<Operation> operations;
+  {
+    Consumer consumer(*store_, topic_, {.ack_policy = AckPolicy::Explicit});
+    ASSERT_OK(consumer.start(FromFrontier{}, 0));
+    for (int i = 0; i < 4; ++i) ASSERT_OK(consumer.offer(operations.emplace_back(publish(alice)), 0));
+    ASSERT_EQ(drain(consumer).size(), 4u);
+    ASSERT_OK(consumer.ack(operations[1].id()));  // acks seq 0 and 1
+  }
+  Consumer again(*store_, topic_, {.ack_policy = AckPolicy::Explicit});
+  auto replayed = again.start(FromFrontier{}, 0);
+  ASSERT_OK(replayed);
+  EXPECT_EQ(*replayed, 2u);
+  EXPECT_EQ(seqs(drain(again)), (std::vector<SeqNum>{SeqNum(2), SeqNum(3)}));
+}
+
+TEST_F(ConsumerTest, RedeliversAfterAckWaitAndGivesUpAtMaxDeliver) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  Consumer consumer(*store_, topic_,
+                    {.ack_policy = AckPolicy::Explicit, .ack_wait = 1'000, .max_deliver = 2});
+  ASSERT_OK(consumer.start(FromFrontier{}, 0));
+  const Operation first = publish(alice);
+  ASSERT_OK(consumer.offer(first, 0));
+  auto delivered = drain(consumer, 0);
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(delivered[0].attempt, 1u);
+  EXPECT_EQ(consumer.next_deadline(), std::optional<Micros>(1'000));
+  consumer.handle_timeout(999);
+  EXPECT_TRUE(drain(consumer, 999).empty());
+  consumer.handle_timeout(1'000);
+  delivered = drain(consumer, 1'000);
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(delivered[0].attempt, 2u);
+  consumer.handle_timeout(2'000);
+  EXPECT_TRUE(drain(consumer, 2'000).empty());
+  auto exhausted = consumer.exhausted();
+  ASSERT_EQ(exhausted.size(), 1u);
+  EXPECT_EQ(exhausted[0].id(), first.id());
+}
+
+TEST_F(ConsumerTest, NakRedeliversAtOnceAndFlowControlCapsInFlight) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  Consumer consumer(*store_, topic_, {.ack_policy = AckPolicy::Explicit, .max_ack_pending = 2});
+  ASSERT_OK(consumer.start(FromFrontier{}, 0));
+  std::vector<Operation> operations;
+  for (int i = 0; i < 5; ++i) ASSERT_OK(consumer.offer(operations.emplace_back(publish(alice)), 0));
+  auto first = drain(consumer);
+  EXPECT_EQ(seqs(first), (std::vector<SeqNum>{SeqNum(0), SeqNum(1)}));  // capped at 2
+  consumer.nak(operations[1].id());
+  auto again = drain(consumer);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].operation.seq_num(), SeqNum(1));
+  EXPECT_EQ(again[0].attempt, 2u);
+  ASSERT_OK(consumer.ack(operations[1].id()));  // frees both slots (seq 0 acked too)
+  EXPECT_EQ(seqs(drain(consumer)), (std::vector<SeqNum>{SeqNum(2), SeqNum(3)}));
+}
+
+TEST_F(ConsumerTest, SystemOperationsAreAckedAndNeverDelivered) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  Consumer consumer(*store_, topic_, {.ack_policy = AckPolicy::Explicit});
+  ASSERT_OK(consumer.start(FromFrontier{}, 0));
+  ASSERT_OK(consumer.offer(publish(alice), 0));
+  const Operation system = publish(alice, std::nullopt);
+  ASSERT_OK(consumer.offer(system, 0));
+  EXPECT_EQ(drain(consumer).size(), 1u);
+  EXPECT_TRUE(consumer.cursor().is_acked(alice.author(), alice.log(), SeqNum(1)));
+}
+
+TEST_F(ConsumerTest, StartCursorAndNamedCursorsAndTimestamps) {
+  LogWriter alice(PrivateKey::generate(), topic_), bob(PrivateKey::generate(), topic_);
+  for (int i = 0; i < 3; ++i) publish(alice);
+  for (int i = 0; i < 2; ++i) publish(bob);
+  {
+    Consumer main(*store_, topic_);
+    auto all = main.start(FromFrontier{}, 0);
+    ASSERT_OK(all);
+    EXPECT_EQ(*all, 5u);  // nothing acked yet: everything replays
+    EXPECT_EQ(drain(main).size(), 5u);
+  }
+  // A replay under another cursor name does not clobber the main cursor (p2panda #1407).
+  Consumer replay(*store_, topic_, {.cursor_name = "audit"});
+  auto from_start = replay.start(FromStart{}, 0);
+  ASSERT_OK(from_start);
+  EXPECT_EQ(*from_start, 5u);
+  Consumer main_again(*store_, topic_);
+  auto nothing = main_again.start(FromFrontier{}, 0);
+  ASSERT_OK(nothing);
+  EXPECT_EQ(*nothing, 0u);
+
+  // From a given cursor: alice's seq 0 acked, bob untouched.
+  Cursor position("custom");
+  position.advance(alice.author(), alice.log(), SeqNum(0));
+  Consumer from_cursor(*store_, topic_, {.cursor_name = "custom"});
+  auto partial = from_cursor.start(FromCursor{position}, 0);
+  ASSERT_OK(partial);
+  EXPECT_EQ(*partial, 4u);
+
+  // From a time: LogWriter stamps seq n at 1.7e15 + n.
+  Consumer recent(*store_, topic_, {.cursor_name = "recent"});
+  auto since = recent.start(FromTimestamp{Timestamp(1'700'000'000'000'002ULL)}, 0);
+  ASSERT_OK(since);
+  EXPECT_EQ(*since, 1u);  // only alice's seq 2
+}
+
+TEST_F(ConsumerTest, AckOfAnotherTopicsOperationIsRefused) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  const Operation mine = publish(alice);
+  const Topic other = Topic::random();
+  Consumer consumer(*store_, other);
+  ASSERT_OK(consumer.start(FromFrontier{}, 0));
+  EXPECT_ERRC(consumer.ack(mine.id()), LogIdMismatch);
+  ASSERT_OK(consumer.ack(Hash::digest(as_bytes("unknown"))));  // unknown ids: ignored
+}
+
+}  // namespace
+}  // namespace p2panda::stream
