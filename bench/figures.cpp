@@ -119,6 +119,18 @@ bool merge_results(const std::string& path, const Figures& figures) {
   return true;
 }
 
+bool parse_results_flag(int argc, char** argv, const char* usage, std::string& results) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--results" && i + 1 < argc) {
+      results = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: %s\n", usage);
+      return false;
+    }
+  }
+  return true;
+}
+
 void print_summary(const Figures& figures) {
   std::printf("\n%-24s %16s\n", "figure", "value");
   for (const auto& [name, value] : figures) {

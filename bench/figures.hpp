@@ -32,6 +32,10 @@ class FigureReporter : public benchmark::ConsoleReporter {
 // message on stderr, when the file cannot be read or written.
 bool merge_results(const std::string& path, const Figures& figures);
 
+// For scenario programs: accepts only `--results FILE`. Returns false (after printing `usage` to
+// stderr) on anything else; `results` stays empty without the flag.
+bool parse_results_flag(int argc, char** argv, const char* usage, std::string& results);
+
 // A two-column table of the figures on stdout.
 void print_summary(const Figures& figures);
 

@@ -29,14 +29,7 @@ int main(int argc, char** argv) {
   using namespace p2panda;
   using namespace p2panda::bench;
   std::string results;
-  for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--results" && i + 1 < argc) {
-      results = argv[++i];
-    } else {
-      std::fprintf(stderr, "usage: gossip_bench [--results FILE]\n");
-      return 2;
-    }
-  }
+  if (!parse_results_flag(argc, argv, "gossip_bench [--results FILE]", results)) return 2;
   GossipSwarm swarm(9, sim::LinkConfig{.delay = 20 * kMs});
   for (std::size_t i = 0; i < 20; ++i) swarm.add_node(10 * kMs, 50 * kMs);
   swarm.join(0, {});

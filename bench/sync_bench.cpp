@@ -103,14 +103,7 @@ int main(int argc, char** argv) {
   using namespace p2panda;
   using namespace p2panda::bench;
   std::string results;
-  for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--results" && i + 1 < argc) {
-      results = argv[++i];
-    } else {
-      std::fprintf(stderr, "usage: sync_bench [--results FILE]\n");
-      return 2;
-    }
-  }
+  if (!parse_results_flag(argc, argv, "sync_bench [--results FILE]", results)) return 2;
   Figures figures;
   {
     // Up to date: 1,000 logs of one operation each, on both sides.

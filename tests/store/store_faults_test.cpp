@@ -31,6 +31,27 @@ std::uint64_t count(Store& store, const LogWriter& writer) {
   return size ? size->operations : ~0ULL;
 }
 
+// A small tmpfs mounted for one test and detached when it ends. Needs root (CI has it).
+class Tmpfs {
+ public:
+  Tmpfs(const TempDir& dir, const char* options) : path_(dir.file("tmpfs")) {
+    std::filesystem::create_directory(path_);
+    mounted_ = ::mount("tmpfs", path_.c_str(), "tmpfs", 0, options) == 0;
+    if (!mounted_) error_ = std::strerror(errno);
+  }
+  ~Tmpfs() {
+    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
 TEST(StoreFaults, RefusesASchemaFromTheFuture) {
   TempDir dir;
   const std::string path = dir.file("future.sqlite");
@@ -126,15 +147,9 @@ TEST(StoreFaults, ReportsAReadOnlyDirectory) {
 
 TEST(StoreFaults, ReadOnlyFilesystemRefusesWritesAndKeepsData) {
   TempDir dir;
-  const std::string mount_point = dir.file("ro");
-  std::filesystem::create_directory(mount_point);
-  if (::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=1m") != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
-  }
-  struct Unmount {
-    std::string path;
-    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } unmount{mount_point};
+  Tmpfs tmpfs(dir, "size=1m");
+  if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << tmpfs.error();
+  const std::string& mount_point = tmpfs.path();
   LogWriter writer(PrivateKey::generate(), Topic::random());
   {
     auto store = test::open_store(mount_point + "/db.sqlite");
@@ -186,15 +201,9 @@ TEST(StoreFaults, SizeLimitActsLikeAFullDiskAndKeepsEarlierData) {
 
 TEST(StoreFaults, FullTmpfsKeepsEarlierData) {
   TempDir dir;
-  const std::string mount_point = dir.file("tmpfs");
-  std::filesystem::create_directory(mount_point);
-  if (::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=512k") != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
-  }
-  struct Unmount {
-    std::string path;
-    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } unmount{mount_point};
+  Tmpfs tmpfs(dir, "size=512k");
+  if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << tmpfs.error();
+  const std::string& mount_point = tmpfs.path();
   LogWriter writer(PrivateKey::generate(), Topic::random());
   std::vector<Operation> first;
   for (int i = 0; i < 20; ++i) first.push_back(writer.next(Body(Bytes(1000, 2))));
