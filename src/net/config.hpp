@@ -1,0 +1,56 @@
+// Configuration and small value types of the QUIC endpoint. Plain values: any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <p2panda/keys.hpp>
+
+#include "net/asio.hpp"
+
+namespace p2panda::net {
+
+struct TransportConfig {
+  // A connection with no packets from the peer for this long is dropped (negotiated: QUIC uses the
+  // smaller of both sides' values).
+  std::chrono::milliseconds idle_timeout{30'000};
+  // Send a PING when idle this long, keeping an idle connection (and NAT bindings) alive. Zero: off.
+  std::chrono::milliseconds keep_alive{0};
+  std::chrono::milliseconds handshake_timeout{10'000};
+  // Receive windows; ngtcp2 auto-tunes each up to its max.
+  std::uint64_t stream_window = 1 << 20;
+  std::uint64_t connection_window = 4 << 20;
+  std::uint64_t max_stream_window = 16 << 20;
+  std::uint64_t max_connection_window = 24 << 20;
+  // How many bidirectional streams the peer may open at once.
+  std::uint64_t max_bidi_streams = 100;
+  // Bytes a writer may have queued but not yet acknowledged before write() waits.
+  std::size_t send_buffer = 1 << 20;
+};
+
+struct EndpointConfig {
+  PrivateKey key = PrivateKey::generate();
+  SocketAddress bind_v4{asio::ip::address_v4::loopback(), 0};  // port 0: any free port
+  std::optional<SocketAddress> bind_v6;
+  TransportConfig transport;
+};
+
+// How a connection ended.
+struct CloseInfo {
+  enum class Kind {
+    Local,        // we called close()
+    Peer,         // the peer sent CONNECTION_CLOSE with an application code
+    Transport,    // a QUIC or TLS error (ours or the peer's), see `code` and `reason`
+    IdleTimeout,  // nothing heard from the peer within the idle timeout
+    Endpoint,     // our endpoint shut down
+  };
+  Kind kind = Kind::Local;
+  std::uint64_t code = 0;
+  std::string reason;
+
+  std::string to_string() const;
+};
+
+}  // namespace p2panda::net

@@ -1,0 +1,54 @@
+// Connection: an application's handle on one authenticated QUIC connection to a peer.
+//
+// remote_id() is the peer's verified Ed25519 node id, alpn() the protocol the handshake agreed on.
+// Copyable handle; the connection lives while its endpoint has it open or a handle exists. Every
+// awaitable REQUIRES running on the endpoint's executor (otherwise InvalidArgument). Once the
+// connection is gone (closed by either side, idle timeout, endpoint shut down) every pending and
+// later operation fails with Io; close_info() says why.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include <p2panda/encoding.hpp>
+#include <p2panda/keys.hpp>
+#include <p2panda/result.hpp>
+
+#include "net/asio.hpp"
+#include "net/config.hpp"
+#include "net/stream.hpp"
+
+namespace p2panda::net {
+
+class ConnectionImpl;
+
+class Connection {
+ public:
+  explicit Connection(std::shared_ptr<ConnectionImpl> impl);
+
+  const PublicKey& remote_id() const;
+  const Bytes& alpn() const;
+  SocketAddress remote_address() const;
+
+  // Opens a bidirectional stream, waiting while the peer's stream limit is reached. The peer
+  // sees the stream when the first byte (or FIN) arrives.
+  Awaitable<Result<Stream>> open_bi();
+  // The next stream the peer opened.
+  Awaitable<Result<Stream>> accept_bi();
+  // Sends CONNECTION_CLOSE with an application code and reason; pending operations fail at once.
+  // Queued but unacknowledged stream data is discarded. No-op when already closed.
+  // REQUIRES: called on the endpoint's executor.
+  void close(std::uint64_t code, std::string_view reason);
+  // Completes when the connection is gone, saying how it ended.
+  Awaitable<CloseInfo> closed();
+  std::optional<CloseInfo> close_info() const;
+
+ private:
+  std::shared_ptr<ConnectionImpl> impl_;
+};
+
+using ProtocolHandler = std::function<Awaitable<void>(Connection)>;
+
+}  // namespace p2panda::net

@@ -1,0 +1,340 @@
+// Setup, the packet path (read, write, timer) and teardown of one QUIC connection. The ngtcp2
+// callbacks and stream bookkeeping are in connection_callbacks.cpp.
+#include "net/connection_impl.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <gnutls/crypto.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+#include "net/endpoint_impl.hpp"
+#include "net/udp_socket.hpp"
+
+namespace p2panda::net {
+namespace {
+
+constexpr std::size_t kCidLength = EndpointImpl::kCidLength;
+constexpr std::size_t kMaxPacket = 1500;
+
+ngtcp2_cid random_cid() {
+  ngtcp2_cid cid{};
+  cid.datalen = kCidLength;
+  gnutls_rnd(GNUTLS_RND_NONCE, cid.data, kCidLength);
+  return cid;
+}
+
+Bytes cid_bytes(const ngtcp2_cid& cid) { return Bytes(cid.data, cid.data + cid.datalen); }
+
+ngtcp2_addr to_addr(const SocketAddress& address) {
+  return ngtcp2_addr{const_cast<ngtcp2_sockaddr*>(
+                         reinterpret_cast<const ngtcp2_sockaddr*>(address.data())),
+                     static_cast<ngtcp2_socklen>(address.size())};
+}
+
+}  // namespace
+
+ngtcp2_tstamp now_ns() {
+  return static_cast<ngtcp2_tstamp>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+ConnectionImpl::ConnectionImpl(Setup setup, bool server)
+    : endpoint_(setup.endpoint),
+      socket_(setup.socket),
+      remote_(setup.remote),
+      config_(setup.config),
+      tls_(std::move(setup.tls)),
+      server_(server) {
+  timer_.emplace(endpoint_->io());
+  const auto& local = socket_->local();
+  ngtcp2_path_storage_init(&path_, reinterpret_cast<const ngtcp2_sockaddr*>(local.data()),
+                           static_cast<ngtcp2_socklen>(local.size()),
+                           reinterpret_cast<const ngtcp2_sockaddr*>(remote_.data()),
+                           static_cast<ngtcp2_socklen>(remote_.size()), nullptr);
+}
+
+ConnectionImpl::~ConnectionImpl() {
+  if (conn_ != nullptr) ngtcp2_conn_del(conn_);
+}
+
+void ConnectionImpl::fill_settings(ngtcp2_settings& settings) const {
+  ngtcp2_settings_default(&settings);
+  settings.initial_ts = now_ns();
+  settings.cc_algo = NGTCP2_CC_ALGO_CUBIC;
+  settings.max_window = config_.max_connection_window;
+  settings.max_stream_window = config_.max_stream_window;
+  settings.handshake_timeout =
+      static_cast<ngtcp2_duration>(config_.handshake_timeout.count()) * NGTCP2_MILLISECONDS;
+}
+
+void ConnectionImpl::fill_params(ngtcp2_transport_params& params) const {
+  ngtcp2_transport_params_default(&params);
+  params.initial_max_stream_data_bidi_local = config_.stream_window;
+  params.initial_max_stream_data_bidi_remote = config_.stream_window;
+  params.initial_max_stream_data_uni = config_.stream_window;
+  params.initial_max_data = config_.connection_window;
+  params.initial_max_streams_bidi = config_.max_bidi_streams;
+  params.initial_max_streams_uni = 0;  // no unidirectional streams yet
+  params.max_idle_timeout =
+      static_cast<ngtcp2_duration>(config_.idle_timeout.count()) * NGTCP2_MILLISECONDS;
+}
+
+Result<void> ConnectionImpl::finish_setup(int rv) {
+  if (rv != 0) return fail(Errc::Io, std::string("ngtcp2 connection setup: ") + ngtcp2_strerror(rv));
+  tls_->attach(conn_);
+  if (config_.keep_alive.count() > 0) {
+    ngtcp2_conn_set_keep_alive_timeout(
+        conn_, static_cast<ngtcp2_duration>(config_.keep_alive.count()) * NGTCP2_MILLISECONDS);
+  }
+  return {};
+}
+
+Result<std::shared_ptr<ConnectionImpl>> ConnectionImpl::client(Setup setup) {
+  std::shared_ptr<ConnectionImpl> self(new ConnectionImpl(std::move(setup), false));
+  ngtcp2_settings settings;
+  self->fill_settings(settings);
+  ngtcp2_transport_params params;
+  self->fill_params(params);
+  ngtcp2_cid dcid = random_cid();
+  ngtcp2_cid scid = random_cid();
+  int rv = ngtcp2_conn_client_new(&self->conn_, &dcid, &scid, &self->path_.path,
+                                  NGTCP2_PROTO_VER_V1, &callbacks(false), &settings, &params,
+                                  nullptr, self.get());
+  auto ok = self->finish_setup(rv);
+  if (!ok) return Unexpected{std::move(ok).error()};
+  self->source_ids_.push_back(cid_bytes(scid));
+  self->endpoint_->register_cid(self->source_ids_.back(), self);
+  return self;
+}
+
+Result<std::shared_ptr<ConnectionImpl>> ConnectionImpl::server(Setup setup,
+                                                              const ngtcp2_pkt_hd& header) {
+  std::shared_ptr<ConnectionImpl> self(new ConnectionImpl(std::move(setup), true));
+  ngtcp2_settings settings;
+  self->fill_settings(settings);
+  ngtcp2_transport_params params;
+  self->fill_params(params);
+  params.original_dcid = header.dcid;
+  ngtcp2_cid scid = random_cid();
+  int rv = ngtcp2_conn_server_new(&self->conn_, &header.scid, &scid, &self->path_.path,
+                                  header.version, &callbacks(true), &settings, &params, nullptr,
+                                  self.get());
+  auto ok = self->finish_setup(rv);
+  if (!ok) return Unexpected{std::move(ok).error()};
+  // The client keeps using its chosen destination id until it hears from us.
+  for (const auto& cid : {cid_bytes(scid), cid_bytes(header.dcid)}) {
+    self->source_ids_.push_back(cid);
+    self->endpoint_->register_cid(cid, self);
+  }
+  return self;
+}
+
+void ConnectionImpl::on_datagram(const SocketAddress& from, ByteSpan datagram) {
+  if (!alive()) return;
+  ngtcp2_path path{to_addr(socket_->local()), to_addr(from), nullptr};
+  ngtcp2_pkt_info info{};
+  int rv = ngtcp2_conn_read_pkt(conn_, &path, &info, datagram.data(), datagram.size(), now_ns());
+  if (rv != 0) handle_read_error(rv);
+}
+
+void ConnectionImpl::handle_read_error(int rv) {
+  if (rv == NGTCP2_ERR_DRAINING) {  // the peer closed the connection
+    ngtcp2_connection_close_error ccerr;
+    ngtcp2_conn_get_connection_close_error(conn_, &ccerr);
+    CloseInfo info;
+    info.kind = ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION
+                    ? CloseInfo::Kind::Peer
+                    : CloseInfo::Kind::Transport;
+    info.code = ccerr.error_code;
+    info.reason.assign(reinterpret_cast<const char*>(ccerr.reason), ccerr.reasonlen);
+    if (info.kind == CloseInfo::Kind::Transport) info.reason = "peer closed: " + info.reason;
+    terminate(std::move(info));
+    return;
+  }
+  if (rv == NGTCP2_ERR_CRYPTO) {  // TLS refused the peer (or the peer's TLS data)
+    std::uint8_t alert = ngtcp2_conn_get_tls_alert(conn_);
+    std::string reason = tls_->refusal().empty() ? "TLS handshake failed" : tls_->refusal();
+    ngtcp2_connection_close_error ccerr;
+    ngtcp2_connection_close_error_default(&ccerr);
+    ngtcp2_connection_close_error_set_transport_error_tls_alert(&ccerr, alert, nullptr, 0);
+    send_close(ccerr);
+    terminate(CloseInfo{CloseInfo::Kind::Transport, NGTCP2_CRYPTO_ERROR | alert, reason});
+    return;
+  }
+  if (rv == NGTCP2_ERR_DROP_CONN) {
+    terminate(CloseInfo{CloseInfo::Kind::Transport, 0, "connection dropped"});
+    return;
+  }
+  close_with_error(rv);
+}
+
+void ConnectionImpl::close_with_error(int liberr) {
+  ngtcp2_connection_close_error ccerr;
+  ngtcp2_connection_close_error_default(&ccerr);
+  ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, liberr, nullptr, 0);
+  send_close(ccerr);
+  terminate(CloseInfo{CloseInfo::Kind::Transport, ccerr.error_code, ngtcp2_strerror(liberr)});
+}
+
+void ConnectionImpl::send_close(const ngtcp2_connection_close_error& ccerr) {
+  if (ngtcp2_conn_is_in_closing_period(conn_) || ngtcp2_conn_is_in_draining_period(conn_)) return;
+  std::uint8_t packet[kMaxPacket];
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info info{};
+  auto n = ngtcp2_conn_write_connection_close(conn_, &ps.path, &info, packet, sizeof packet,
+                                              &ccerr, now_ns());
+  if (n > 0) socket_->send(remote_, ByteSpan(packet, static_cast<std::size_t>(n)));
+}
+
+void ConnectionImpl::close(std::uint64_t code, std::string_view reason) {
+  if (!alive()) return;
+  ngtcp2_connection_close_error ccerr;
+  ngtcp2_connection_close_error_default(&ccerr);
+  ngtcp2_connection_close_error_set_application_error(
+      &ccerr, code, reinterpret_cast<const std::uint8_t*>(reason.data()), reason.size());
+  send_close(ccerr);
+  terminate(CloseInfo{CloseInfo::Kind::Local, code, std::string(reason)});
+}
+
+void ConnectionImpl::terminate(CloseInfo info) {
+  if (close_info_) return;
+  auto self = shared_from_this();  // the endpoint's map may hold the last reference
+  close_info_ = std::move(info);
+  timer_.reset();
+  wake_all();
+  endpoint_->remove(*this);
+}
+
+Error ConnectionImpl::error() const {
+  if (!close_info_) return Error(Errc::Io, "connection is open");
+  auto code = handshake_done_ ? Errc::Io : Errc::HandshakeRejected;
+  if (close_info_->kind == CloseInfo::Kind::Endpoint) code = Errc::Io;
+  return Error(code, close_info_->to_string());
+}
+
+void ConnectionImpl::schedule_flush() {
+  if (flush_scheduled_ || !alive()) return;
+  flush_scheduled_ = true;
+  asio::post(endpoint_->io(), [weak = weak_from_this()] {
+    if (auto self = weak.lock()) {
+      self->flush_scheduled_ = false;
+      self->flush();
+    }
+  });
+}
+
+void ConnectionImpl::flush() {
+  if (!alive() || in_flush_) return;
+  auto self = shared_from_this();
+  in_flush_ = true;
+  const std::size_t max_packet =
+      std::min(ngtcp2_conn_get_max_tx_udp_payload_size(conn_), kMaxPacket);
+  const std::size_t budget =
+      std::max<std::size_t>(ngtcp2_conn_get_send_quantum(conn_) / max_packet, 16);
+  std::uint8_t packet[kMaxPacket];
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_tstamp ts = now_ns();
+  std::size_t packets = 0;
+  bool ok = true;
+  for (;;) {
+    StreamState* stream = next_sendable();
+    ngtcp2_vec vecs[16];
+    std::size_t nvecs = 0;
+    std::int64_t stream_id = -1;
+    std::uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+    if (stream != nullptr) {
+      stream_id = stream->id;
+      nvecs = stream->unsent(vecs, 16);
+      std::uint64_t total = 0;
+      for (std::size_t i = 0; i < nvecs; ++i) total += vecs[i].len;
+      if (stream->fin_requested && stream->sent + total == stream->written) {
+        flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+      }
+    }
+    ngtcp2_ssize accepted = -1;
+    ngtcp2_pkt_info info{};
+    auto n = ngtcp2_conn_writev_stream(conn_, &ps.path, &info, packet, max_packet, &accepted,
+                                       flags, stream_id, vecs, nvecs, ts);
+    if (stream != nullptr && accepted >= 0) {
+      stream->sent += static_cast<std::uint64_t>(accepted);
+      if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && stream->sent == stream->written) {
+        stream->fin_sent = true;
+      }
+    }
+    if (n == NGTCP2_ERR_WRITE_MORE) continue;
+    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
+        n == NGTCP2_ERR_STREAM_NOT_FOUND) {
+      stream->blocked = n == NGTCP2_ERR_STREAM_DATA_BLOCKED;
+      if (n != NGTCP2_ERR_STREAM_DATA_BLOCKED) stream->fin_sent = true;  // nothing more to send
+      stream->queued = false;
+      send_queue_.pop_front();
+      continue;
+    }
+    if (n < 0) {
+      ok = false;
+      in_flush_ = false;
+      close_with_error(static_cast<int>(n));
+      break;
+    }
+    if (n == 0) break;
+    socket_->send(remote_, ByteSpan(packet, static_cast<std::size_t>(n)));
+    if (++packets >= budget) {  // let received packets (acks) in before writing more
+      in_flush_ = false;
+      schedule_flush();
+      break;
+    }
+  }
+  in_flush_ = false;
+  if (!ok || !alive()) return;
+  // ngtcp2 0.12 paces with an assumed 333 ms RTT until the first RTT sample, which stalls the
+  // handshake by ~20 ms a packet; upstream fixed this in 0.14. Pace only once a sample exists.
+  ngtcp2_conn_stat stat;
+  ngtcp2_conn_get_conn_stat(conn_, &stat);
+  if (stat.first_rtt_sample_ts != UINT64_MAX) ngtcp2_conn_update_pkt_tx_time(conn_, ts);
+  arm_timer();
+}
+
+StreamState* ConnectionImpl::next_sendable() {
+  while (!send_queue_.empty()) {
+    auto it = streams_.find(send_queue_.front());
+    if (it != streams_.end() && it->second->has_pending_send() && !it->second->blocked) {
+      return it->second.get();
+    }
+    if (it != streams_.end()) it->second->queued = false;
+    send_queue_.pop_front();
+  }
+  return nullptr;
+}
+
+void ConnectionImpl::arm_timer() {
+  ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(conn_);
+  if (expiry == UINT64_MAX) {
+    timer_->cancel();
+    return;
+  }
+  timer_->expires_at(asio::steady_timer::time_point(std::chrono::nanoseconds(expiry)));
+  timer_->async_wait([weak = weak_from_this()](std::error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->on_timer();
+  });
+}
+
+void ConnectionImpl::on_timer() {
+  if (!alive()) return;
+  int rv = ngtcp2_conn_handle_expiry(conn_, now_ns());
+  if (rv == NGTCP2_ERR_IDLE_CLOSE) {
+    terminate(CloseInfo{CloseInfo::Kind::IdleTimeout, 0, "no packets from the peer"});
+  } else if (rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
+    terminate(CloseInfo{CloseInfo::Kind::Transport, 0, "handshake timed out"});
+  } else if (rv != 0) {
+    close_with_error(rv);
+  } else {
+    flush();
+  }
+}
+
+}  // namespace p2panda::net

@@ -1,0 +1,57 @@
+// Endpoint: this node's QUIC endpoint. It binds UDP sockets, authenticates every connection with
+// the node's Ed25519 key (TLS 1.3, raw public keys both ways), dials peers and routes accepted
+// connections to the handler registered for their ALPN. See docs/net.md.
+//
+// Threading: each Endpoint runs one thread with its own io_context; all connection and stream
+// state lives there. connect() and everything on Connection and Stream REQUIRE running on
+// executor() (co_spawn onto it). bind(), register_protocol() and the destructor may be called
+// from any other thread. Destroying the endpoint is abrupt: peers are not told and notice via
+// their idle timeout; handles that outlive it only report errors.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <p2panda/encoding.hpp>
+#include <p2panda/keys.hpp>
+#include <p2panda/result.hpp>
+
+#include "net/asio.hpp"
+#include "net/config.hpp"
+#include "net/connection.hpp"
+
+namespace p2panda::net {
+
+class EndpointImpl;
+
+class Endpoint {
+ public:
+  // Binds the sockets and starts the endpoint thread. Errors: Io when binding fails,
+  // HandshakeRejected when GnuTLS refuses the key.
+  static Result<Endpoint> bind(EndpointConfig config);
+
+  Endpoint(Endpoint&&) noexcept;
+  Endpoint& operator=(Endpoint&&) noexcept;
+  ~Endpoint();
+
+  const PublicKey& node_id() const;
+  SocketAddress local_address() const;
+  std::optional<SocketAddress> local_address_v6() const;
+  asio::any_io_executor executor() const;
+
+  // Accept connections whose ALPN is `alpn` and hand each to `handler` (run as its own coroutine
+  // on executor()). Registering an ALPN again replaces its handler. Connections asking for an
+  // unregistered ALPN are refused during the handshake.
+  void register_protocol(ByteSpan alpn, ProtocolHandler handler);
+
+  // Dials `address` and completes the handshake. Errors: HandshakeRejected when the peer presents
+  // another key than `expected`, refuses the ALPN or our key, or the handshake times out;
+  // InvalidArgument for an empty ALPN, an address family we did not bind, or the wrong thread.
+  Awaitable<Result<Connection>> connect(SocketAddress address, PublicKey expected, Bytes alpn);
+
+ private:
+  explicit Endpoint(std::unique_ptr<EndpointImpl> impl);
+  std::unique_ptr<EndpointImpl> impl_;
+};
+
+}  // namespace p2panda::net

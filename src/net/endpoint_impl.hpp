@@ -1,0 +1,72 @@
+// EndpointImpl: the state behind Endpoint: io_context and its thread, sockets, TLS identity, the
+// connection-id map that routes datagrams to connections, and the ALPN registry.
+//
+// The registry is guarded by a mutex (register_protocol may come from any thread); everything else
+// is endpoint thread only.
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <ngtcp2/ngtcp2.h>
+
+#include "net/connection.hpp"
+#include "net/connection_impl.hpp"
+#include "net/tls_identity.hpp"
+#include "net/udp_socket.hpp"
+
+namespace p2panda::net {
+
+class EndpointImpl {
+ public:
+  static constexpr std::size_t kCidLength = 16;
+
+  static Result<std::unique_ptr<EndpointImpl>> bind(EndpointConfig config);
+  ~EndpointImpl();
+
+  asio::io_context& io() { return io_; }
+  const PublicKey& node_id() const { return identity_->public_key(); }
+  const UdpSocket& socket_v4() const { return *v4_; }
+  const UdpSocket* socket_v6() const { return v6_.get(); }
+
+  void register_protocol(Bytes alpn, ProtocolHandler handler);
+  bool has_protocol(const Bytes& alpn) const;
+  Awaitable<Result<Connection>> connect(SocketAddress address, PublicKey expected, Bytes alpn);
+
+  // For connections.
+  void register_cid(const Bytes& cid, std::shared_ptr<ConnectionImpl> connection);
+  void unregister_cid(const Bytes& cid);
+  void remove(const ConnectionImpl& connection);
+  void on_accepted(std::shared_ptr<ConnectionImpl> connection);
+  const std::array<std::uint8_t, 32>& reset_secret() const { return reset_secret_; }
+
+ private:
+  explicit EndpointImpl(EndpointConfig config);
+  void start();
+  void stop();
+  void on_datagram(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram);
+  void accept(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram);
+  void flush_touched();
+  std::vector<Bytes> protocols() const;
+
+  asio::io_context io_;  // first member: destroyed last
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  EndpointConfig config_;
+  std::shared_ptr<TlsIdentity> identity_;
+  std::array<std::uint8_t, 32> reset_secret_{};
+  std::unique_ptr<UdpSocket> v4_;
+  std::unique_ptr<UdpSocket> v6_;
+  std::map<Bytes, std::shared_ptr<ConnectionImpl>> connections_;  // by our connection ids
+  std::vector<std::shared_ptr<ConnectionImpl>> touched_;           // read in this batch
+  mutable std::mutex protocols_mutex_;
+  std::map<Bytes, ProtocolHandler> protocols_;
+  std::thread thread_;
+};
+
+}  // namespace p2panda::net

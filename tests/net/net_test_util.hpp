@@ -1,0 +1,73 @@
+// Helpers for the QUIC tests: endpoints on 127.0.0.1 and running coroutines on an endpoint's
+// executor with a deadline (tests wait on events, never on sleeps).
+#pragma once
+
+#include <chrono>
+#include <future>
+#include <optional>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "net/endpoint.hpp"
+
+namespace p2panda::net::test {
+
+using namespace std::chrono_literals;
+
+inline Bytes alpn_of(std::string_view text) { return Bytes(text.begin(), text.end()); }
+
+inline Endpoint make_endpoint(TransportConfig transport = {}) {
+  EndpointConfig config;
+  config.transport = transport;
+  auto endpoint = Endpoint::bind(std::move(config));
+  EXPECT_TRUE(endpoint.has_value()) << endpoint.error().to_string();
+  return std::move(*endpoint);
+}
+
+// Runs `coroutine` on `executor`; nullopt if it did not finish within `timeout`.
+template <class T>
+std::optional<T> run_on(const asio::any_io_executor& executor, Awaitable<T> coroutine,
+                        std::chrono::milliseconds timeout = 10s) {
+  // use_future needs a default-constructible value; Result<T> is not, so wrap it.
+  auto wrap = [](Awaitable<T> inner) -> Awaitable<std::optional<T>> {
+    co_return co_await std::move(inner);
+  };
+  auto future = asio::co_spawn(executor, wrap(std::move(coroutine)), asio::use_future);
+  if (future.wait_for(timeout) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
+
+// A one-shot value handed from a handler on the endpoint thread to the test thread.
+template <class T>
+class Mailbox {
+ public:
+  void put(T value) {
+    if (!sent_.exchange(true)) promise_.set_value(std::move(value));
+  }
+  std::optional<T> take(std::chrono::milliseconds timeout = 10s) {
+    if (future_.wait_for(timeout) != std::future_status::ready) return std::nullopt;
+    return future_.get();
+  }
+
+ private:
+  std::promise<T> promise_;
+  std::future<T> future_ = promise_.get_future();
+  std::atomic<bool> sent_{false};
+};
+
+// Echo handler: every bi stream's bytes are sent back, then the stream is finished.
+inline ProtocolHandler echo_handler() {
+  return [](Connection connection) -> Awaitable<void> {
+    for (;;) {
+      auto stream = co_await connection.accept_bi();
+      if (!stream) co_return;
+      auto data = co_await stream->read_to_end(64 << 20);
+      if (!data) continue;
+      if (!co_await stream->write(*data)) continue;
+      (void)co_await stream->finish();
+    }
+  };
+}
+
+}  // namespace p2panda::net::test
