@@ -47,6 +47,14 @@ Result<PsiStep> guarded(State& state, State failed, Body&& body) {
   return step;
 }
 
+// Both sides' states share the names that matter here.
+template <class State>
+PsiStatus status_of(State state) {
+  if (state == State::Done) return PsiStatus::Done;
+  if (state == State::Failed) return PsiStatus::Failed;
+  return PsiStatus::InProgress;
+}
+
 }  // namespace
 
 Salt session_salt(const SaltHalf& alice_half, const SaltHalf& bob_half, Role role) {
@@ -127,16 +135,7 @@ PsiStatus PsiAlice::handle_end() {
   return status();
 }
 
-PsiStatus PsiAlice::status() const {
-  switch (state_) {
-    case State::Done:
-      return PsiStatus::Done;
-    case State::Failed:
-      return PsiStatus::Failed;
-    default:
-      return PsiStatus::InProgress;
-  }
-}
+PsiStatus PsiAlice::status() const { return status_of(state_); }
 
 // ---- Bob ----
 
@@ -188,15 +187,6 @@ PsiStatus PsiBob::handle_end() {
   return status();
 }
 
-PsiStatus PsiBob::status() const {
-  switch (state_) {
-    case State::Done:
-      return PsiStatus::Done;
-    case State::Failed:
-      return PsiStatus::Failed;
-    default:
-      return PsiStatus::InProgress;
-  }
-}
+PsiStatus PsiBob::status() const { return status_of(state_); }
 
 }  // namespace p2panda::discovery

@@ -9,6 +9,15 @@ Unexpected misuse(const char* what) {
   return fail(Errc::InvalidArgument, std::string("topic handshake: ") + what);
 }
 
+// Both sides' states share the names that matter here.
+template <class State>
+HandshakeStatus status_of(State state) {
+  if (state == State::Done) return HandshakeStatus::Done;
+  if (state == State::Rejected) return HandshakeStatus::Rejected;
+  if (state == State::Failed) return HandshakeStatus::Failed;
+  return HandshakeStatus::InProgress;
+}
+
 }  // namespace
 
 Bytes HandshakeInitiator::start() {
@@ -35,18 +44,7 @@ HandshakeStatus HandshakeInitiator::handle_end() {
   return status();
 }
 
-HandshakeStatus HandshakeInitiator::status() const {
-  switch (state_) {
-    case State::Done:
-      return HandshakeStatus::Done;
-    case State::Rejected:
-      return HandshakeStatus::Rejected;
-    case State::Failed:
-      return HandshakeStatus::Failed;
-    default:
-      return HandshakeStatus::InProgress;
-  }
-}
+HandshakeStatus HandshakeInitiator::status() const { return status_of(state_); }
 
 Result<HandshakeStep> HandshakeAcceptor::handle(ByteSpan payload) {
   if (state_ != State::AwaitingTopic && state_ != State::AwaitingDone) {
@@ -79,17 +77,6 @@ Result<HandshakeStep> HandshakeAcceptor::handle(ByteSpan payload) {
   return HandshakeStep{{}, HandshakeStatus::Done};
 }
 
-HandshakeStatus HandshakeAcceptor::status() const {
-  switch (state_) {
-    case State::Done:
-      return HandshakeStatus::Done;
-    case State::Rejected:
-      return HandshakeStatus::Rejected;
-    case State::Failed:
-      return HandshakeStatus::Failed;
-    default:
-      return HandshakeStatus::InProgress;
-  }
-}
+HandshakeStatus HandshakeAcceptor::status() const { return status_of(state_); }
 
 }  // namespace p2panda::sync
