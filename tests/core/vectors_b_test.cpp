@@ -8,17 +8,19 @@
 #include "core/cbor.hpp"
 #include "core/frame.hpp"
 #include "core/header_postcard.hpp"
+#include "b3_operations.hpp"
 #include "test_util.hpp"
 
 namespace p2panda {
 namespace {
 
+using test::b3_seq0;
+using test::b3_seq1;
 using test::fixture_key;
+using test::kLogIdZeroTopic;
 using test::hex;
 using test::kPublic;
 
-constexpr std::string_view kLogIdZeroTopic =
-    "2ada83c1819a5372dae1238fc1ded123c8104fdaa15862aaee69428a1820fcda";
 constexpr std::string_view kB3Seq0 =
     "87015820e415c4190cc7f1647a592ebf8e5f905c2adef9948b175b2b5c11e14511b51620584003dc572dcee1b039dc"
     "0d874b4d001a9adfaf34de980fdb5116a516f31f7bd6b7fc24ea7fc90487b311f98c9ec2836dce95877599904e16ab"
@@ -29,27 +31,8 @@ constexpr std::string_view kB3Seq1 =
     "33dacbc00ab965c46b110fb065513540156bbab51358baf00d088082f39e4ec629b7b524e48487e8850316671e080f"
     "2a9a19983165f506000158203e99b5df1e513c29828328aecf5ee80a4f40838f6c7635db4db0371123107aaf850100"
     "58202ada83c1819a5372dae1238fc1ded123c8104fdaa15862aaee69428a1820fcda1b00060a24181e4001f5";
-constexpr std::string_view kBody = "6d48656c6c6f2c2050616e646121";  // CBOR text "Hello, Panda!"
-constexpr std::uint64_t kTimestamp = 1700000000000000;
 
 
-Operation b3_seq0() {
-  return create_node_operation(fixture_key(), {.topic = Topic{},
-                                               .seq_num = SeqNum(0),
-                                               .backlink = std::nullopt,
-                                               .timestamp = Timestamp(kTimestamp),
-                                               .prune = false,
-                                               .body = Body(hex(kBody))});
-}
-
-Operation b3_seq1() {
-  return create_node_operation(fixture_key(), {.topic = Topic{},
-                                               .seq_num = SeqNum(1),
-                                               .backlink = b3_seq0().id(),
-                                               .timestamp = Timestamp(kTimestamp + 1),
-                                               .prune = true,
-                                               .body = std::nullopt});
-}
 
 TEST(VectorsB, B1Alpns) {
   const NetworkId network = NetworkId::default_id();
@@ -88,10 +71,10 @@ TEST(VectorsB, B3NodeOperations) {
   auto extensions = node_extensions(seq1.header());
   ASSERT_OK(extensions);
   EXPECT_TRUE(extensions->prune);
-  EXPECT_EQ(extensions->timestamp, Timestamp(kTimestamp + 1));
+  EXPECT_EQ(extensions->timestamp, Timestamp(test::kB3Timestamp + 1));
 
   // And decoding the published bytes gives the same operations back.
-  auto decoded = Operation::decode(hex(kB3Seq0), Body(hex(kBody)));
+  auto decoded = Operation::decode(hex(kB3Seq0), Body(hex(test::kB3Body)));
   ASSERT_OK(decoded);
   EXPECT_EQ(*decoded, seq0);
 }
@@ -141,7 +124,7 @@ TEST(VectorsB, B5OperationFrame) {
   postcard::Writer writer;
   writer.varint(0).varint(2).bytes(seq0.header_bytes()).u8(1).bytes(seq0.body()->bytes());
   EXPECT_EQ(to_hex(frame(writer)), "000000cd0002b901" + std::string(kB3Seq0) + "010e" +
-                                       std::string(kBody));
+                                       std::string(test::kB3Body));
 }
 
 TEST(VectorsB, B5LiveFrameCarriesThePostcardHeader) {
@@ -171,7 +154,7 @@ TEST(VectorsB, B5LiveFrameCarriesThePostcardHeader) {
 }
 
 TEST(VectorsB, B6EphemeralMessage) {
-  auto message = EphemeralMessage::create(fixture_key(), Timestamp(kTimestamp), 0, hex("624869"));
+  auto message = EphemeralMessage::create(fixture_key(), Timestamp(test::kB3Timestamp), 0, hex("624869"));
   ASSERT_OK(message);
   EXPECT_EQ(to_hex(message->encode_unsigned()),
             "85015820" + std::string(kPublic) + "1b00060a24181e400000624869");

@@ -5,35 +5,21 @@
 #include <p2panda/extensions.hpp>
 #include <random>
 
+#include "../core/b3_operations.hpp"
 #include "../core/test_util.hpp"
 #include "core/frame.hpp"
 
 namespace p2panda::sync {
 namespace {
 
+using test::b3_seq0;
+using test::b3_seq1;
 using test::fixture_key;
+using test::kLogIdZeroTopic;
 using test::hex;
 using test::kPublic;
 
-constexpr std::string_view kLogIdZeroTopic =
-    "2ada83c1819a5372dae1238fc1ded123c8104fdaa15862aaee69428a1820fcda";
-constexpr std::string_view kBody = "6d48656c6c6f2c2050616e646121";  // CBOR text "Hello, Panda!"
-constexpr std::uint64_t kTimestamp = 1700000000000000;
 
-Operation b3_seq0() {
-  return create_node_operation(fixture_key(), {.topic = Topic{},
-                                               .seq_num = SeqNum(0),
-                                               .timestamp = Timestamp(kTimestamp),
-                                               .body = Body(hex(kBody))});
-}
-
-Operation b3_seq1() {
-  return create_node_operation(fixture_key(), {.topic = Topic{},
-                                               .seq_num = SeqNum(1),
-                                               .backlink = b3_seq0().id(),
-                                               .timestamp = Timestamp(kTimestamp + 1),
-                                               .prune = true});
-}
 
 std::string framed_hex(ByteSpan payload) { return to_hex(*encode_frame(payload)); }
 
@@ -74,7 +60,7 @@ TEST(SyncMessages, B5LogSync) {
   expect_log_sync_vector(PreSync{2, 300}, "00000005000102ac02");
   const Operation seq0 = b3_seq0();
   expect_log_sync_vector(
-      SyncOperation{seq0.header_bytes(), hex(kBody)},
+      SyncOperation{seq0.header_bytes(), hex(test::kB3Body)},
       "000000cd0002b90187015820e415c4190cc7f1647a592ebf8e5f905c2adef9948b175b2b5c11e14511b51620584"
       "003dc572dcee1b039dc0d874b4d001a9adfaf34de980fdb5116a516f31f7bd6b7fc24ea7fc90487b311f98c9ec28"
       "36dce95877599904e16abb66f86fe0ca8f10e0e5820c6208537343f375abecc6811528fe87ed3b51f344765e7586"
