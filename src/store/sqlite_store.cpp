@@ -217,8 +217,6 @@ StoreStats SqliteStore::stats() const {
 
 Result<std::string> SqliteStore::integrity_check() {
   std::string report;
-  auto status = read([&report](StoreReader&) -> Result<void> { return {}; });
-  (void)status;
   auto run = [&report](Connection& connection) -> Result<void> {
     P2PANDA_TRY(statement, connection.prepare("PRAGMA integrity_check"));
     while (true) {
