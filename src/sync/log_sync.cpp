@@ -116,21 +116,21 @@ void LogSyncSession::on_have(LogHeights remote) {
   have_received_ = true;
   const LogRanges needs = compare(local_, remote);
   std::uint64_t operations = 0, bytes = 0;
-  for (const auto& [author, logs] : needs) {
-    for (const auto& [log, range] : logs) {
-      const PublicKey& who = author;  // clang 14 cannot capture structured bindings
-      const LogId& which = log;
-      const LogRange& span = range;
-      auto size = store_.query([&](store::StoreReader& reader) {
-        return reader.log_size(who, which, span.after, span.until);
-      });
-      if (!size) return fail(std::move(size).error());
-      if (size->operations == 0) continue;  // pruned away meanwhile
-      operations += size->operations;
-      bytes += size->bytes;
-      ranges_.push_back(Range{author, log, range});
+  // One store job for every range: a topic may have thousands of logs.
+  auto sized = store_.query([&](store::StoreReader& reader) -> Result<void> {
+    for (const auto& [author, logs] : needs) {
+      for (const auto& [log, range] : logs) {
+        auto size = reader.log_size(author, log, range.after, range.until);
+        if (!size) return Unexpected{std::move(size).error()};
+        if (size->operations == 0) continue;  // pruned away meanwhile
+        operations += size->operations;
+        bytes += size->bytes;
+        ranges_.push_back(Range{author, log, range});
+      }
     }
-  }
+    return {};
+  });
+  if (!sized) return fail(std::move(sized).error());
   exchanged_.outgoing_operations = operations;
   exchanged_.outgoing_bytes = bytes;
   if (operations == 0) {
