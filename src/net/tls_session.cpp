@@ -5,16 +5,13 @@
 
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
+#include "net/alpn.hpp"
+
 namespace p2panda::net {
 namespace {
 
 Unexpected gnutls_failure(const char* what, int rv) {
   return fail(Errc::HandshakeRejected, std::string(what) + ": " + gnutls_strerror(rv));
-}
-
-gnutls_datum_t datum(ByteSpan bytes) {
-  return gnutls_datum_t{const_cast<unsigned char*>(bytes.data()),
-                        static_cast<unsigned>(bytes.size())};
 }
 
 }  // namespace
@@ -54,8 +51,7 @@ Result<std::unique_ptr<TlsSession>> TlsSession::client(
     std::shared_ptr<const TlsIdentity> identity, const PublicKey& expected, ByteSpan alpn) {
   if (alpn.empty() || alpn.size() > kMaxAlpnLength) {
     return fail(Errc::InvalidArgument, "ALPN must be 1 to " + std::to_string(kMaxAlpnLength) +
-                                           " bytes with GnuTLS 3.7, got " +
-                                           std::to_string(alpn.size()));
+                                           " bytes, got " + std::to_string(alpn.size()));
   }
   std::unique_ptr<TlsSession> tls(new TlsSession(std::move(identity)));
   tls->expected_ = expected;
@@ -64,9 +60,8 @@ Result<std::unique_ptr<TlsSession>> TlsSession::client(
   if (int rv = ngtcp2_crypto_gnutls_configure_client_session(tls->session_); rv != 0) {
     return fail(Errc::HandshakeRejected, "ngtcp2_crypto_gnutls_configure_client_session failed");
   }
-  auto protocol = datum(alpn);
-  int rv = gnutls_alpn_set_protocols(tls->session_, &protocol, 1, GNUTLS_ALPN_MANDATORY);
-  if (rv < 0) return gnutls_failure("gnutls_alpn_set_protocols", rv);
+  auto set = set_alpn_protocols(tls->session_, {alpn}, GNUTLS_ALPN_MANDATORY);
+  if (!set) return Unexpected{std::move(set).error()};
   return tls;
 }
 
@@ -79,19 +74,17 @@ Result<std::unique_ptr<TlsSession>> TlsSession::server(
     return fail(Errc::HandshakeRejected, "ngtcp2_crypto_gnutls_configure_server_session failed");
   }
   gnutls_certificate_server_set_request(tls->session_, GNUTLS_CERT_REQUIRE);
-  std::vector<gnutls_datum_t> protocols;
+  std::vector<ByteSpan> protocols;
   for (const auto& alpn : alpns) {
-    if (alpn.size() <= kMaxAlpnLength && protocols.size() < kMaxServerAlpns) {
-      protocols.push_back(datum(alpn));
+    if (!alpn.empty() && alpn.size() <= kMaxAlpnLength && protocols.size() < kMaxServerAlpns) {
+      protocols.emplace_back(alpn);
     }
   }
   // With nothing registered, offer a value no client can ask for so that the handshake fails.
   static const std::uint8_t kNone[] = {0};
-  if (protocols.empty()) protocols.push_back(datum(kNone));
-  int rv = gnutls_alpn_set_protocols(tls->session_, protocols.data(),
-                                     static_cast<unsigned>(protocols.size()),
-                                     GNUTLS_ALPN_MANDATORY);
-  if (rv < 0) return gnutls_failure("gnutls_alpn_set_protocols", rv);
+  if (protocols.empty()) protocols.emplace_back(kNone);
+  auto set = set_alpn_protocols(tls->session_, protocols, GNUTLS_ALPN_MANDATORY);
+  if (!set) return Unexpected{std::move(set).error()};
   return tls;
 }
 

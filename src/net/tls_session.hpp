@@ -5,9 +5,8 @@
 // raw public key. Either side refuses X.509 and any key that is not Ed25519. The verify rule is in
 // docs/net.md. Endpoint thread only.
 //
-// ALPN uses GnuTLS's built-in extension, which in 3.7 takes names of at most 31 bytes and at most
-// 8 of them per server session (see kMaxAlpnLength and docs/net.md: p2panda's 32-byte hashed
-// ALPNs do not fit, and GnuTLS does not let us override the extension).
+// ALPN uses GnuTLS's built-in extension: names of 1 to 32 bytes (p2panda's hashed ALPNs are 32,
+// see alpn.hpp), at most 8 per server session.
 #pragma once
 
 #include <memory>
@@ -23,12 +22,11 @@
 #include <p2panda/keys.hpp>
 #include <p2panda/result.hpp>
 
+#include "net/alpn.hpp"
 #include "net/tls_identity.hpp"
 
 namespace p2panda::net {
 
-inline constexpr std::size_t kMaxAlpnLength = 31;
-inline constexpr std::size_t kMaxServerAlpns = 8;
 
 class TlsSession {
  public:

@@ -77,21 +77,6 @@ TEST(Endpoint, UnknownAlpnIsRefused) {
   EXPECT_EQ(result->error().code(), Errc::HandshakeRejected) << result->error().to_string();
 }
 
-// p2panda's ALPNs are 32-byte BLAKE3 hashes, and GnuTLS 3.7.9's ALPN extension refuses names of
-// 32 bytes or more (and will not let us override the extension); see docs/net.md "ALPN length".
-// Until the TLS backend can carry them, this test pins down the clear error. When it can, replace
-// it with one that connects on protocol_alpn("p2panda/log_sync/v1", NetworkId::default_id()).
-TEST(Endpoint, AlpnTooLongForGnuTlsIsAClearError) {
-  auto server = make_endpoint();
-  auto client = make_endpoint();
-  auto alpn = protocol_alpn("p2panda/log_sync/v1", NetworkId::default_id());
-  auto result = run_on(client.executor(), client.connect(server.local_address(), server.node_id(),
-                                                         alpn));
-  ASSERT_TRUE(result.has_value()) << "timed out";
-  ASSERT_FALSE(result->has_value());
-  EXPECT_EQ(result->error().code(), Errc::InvalidArgument) << result->error().to_string();
-}
-
 TEST(Endpoint, ConnectFromAnotherExecutorIsAnError) {
   auto client = make_endpoint();
   asio::io_context other;
