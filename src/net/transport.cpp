@@ -1,0 +1,53 @@
+#include "net/transport.hpp"
+
+#include <array>
+#include <string>
+
+namespace p2panda::net {
+
+Awaitable<Result<void>> read_exact(TransportStream& stream, std::span<std::uint8_t> buffer) {
+  std::size_t filled = 0;
+  while (filled < buffer.size()) {
+    auto got = co_await stream.read_some(buffer.subspan(filled));
+    if (!got) co_return Unexpected{got.error()};
+    if (*got == 0) {
+      co_return fail(Errc::InvalidLength, "stream ended after " + std::to_string(filled) + " of " +
+                                              std::to_string(buffer.size()) + " bytes");
+    }
+    filled += *got;
+  }
+  co_return Result<void>{};
+}
+
+Awaitable<Result<void>> write_frame(TransportStream& stream, ByteSpan frame) {
+  if (frame.size() > 0xffffffffu) co_return fail(Errc::InvalidLength, "frame over 4 GiB");
+  auto size = static_cast<std::uint32_t>(frame.size());
+  // One write for header and payload keeps small frames in one packet.
+  Bytes wire{static_cast<std::uint8_t>(size >> 24), static_cast<std::uint8_t>(size >> 16),
+             static_cast<std::uint8_t>(size >> 8), static_cast<std::uint8_t>(size)};
+  wire.insert(wire.end(), frame.begin(), frame.end());
+  auto written = co_await stream.write(wire);
+  co_return written;
+}
+
+Awaitable<Result<std::optional<Bytes>>> read_frame(TransportStream& stream, std::size_t limit) {
+  std::array<std::uint8_t, 4> header{};
+  // The first byte tells a clean end of stream (0 bytes) from one inside the header.
+  auto first = co_await stream.read_some(std::span(header).first(1));
+  if (!first) co_return Unexpected{first.error()};
+  if (*first == 0) co_return std::optional<Bytes>{};
+  auto rest = co_await read_exact(stream, std::span(header).subspan(1));
+  if (!rest) co_return Unexpected{rest.error()};
+  std::size_t size = (std::size_t{header[0]} << 24) | (std::size_t{header[1]} << 16) |
+                     (std::size_t{header[2]} << 8) | std::size_t{header[3]};
+  if (size > limit) {
+    co_return fail(Errc::InvalidLength, "frame of " + std::to_string(size) +
+                                            " bytes is over the limit of " + std::to_string(limit));
+  }
+  Bytes payload(size);
+  auto body = co_await read_exact(stream, payload);
+  if (!body) co_return Unexpected{body.error()};
+  co_return std::optional<Bytes>{std::move(payload)};
+}
+
+}  // namespace p2panda::net
