@@ -1,5 +1,6 @@
 #include "net/transport.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -23,9 +24,12 @@ Awaitable<Result<void>> write_frame(TransportStream& stream, ByteSpan frame) {
   if (frame.size() > 0xffffffffu) co_return fail(Errc::InvalidLength, "frame over 4 GiB");
   auto size = static_cast<std::uint32_t>(frame.size());
   // One write for header and payload keeps small frames in one packet.
-  Bytes wire{static_cast<std::uint8_t>(size >> 24), static_cast<std::uint8_t>(size >> 16),
-             static_cast<std::uint8_t>(size >> 8), static_cast<std::uint8_t>(size)};
-  wire.insert(wire.end(), frame.begin(), frame.end());
+  Bytes wire(4 + frame.size());
+  wire[0] = static_cast<std::uint8_t>(size >> 24);
+  wire[1] = static_cast<std::uint8_t>(size >> 16);
+  wire[2] = static_cast<std::uint8_t>(size >> 8);
+  wire[3] = static_cast<std::uint8_t>(size);
+  std::copy(frame.begin(), frame.end(), wire.begin() + 4);
   auto written = co_await stream.write(wire);
   co_return written;
 }
