@@ -25,6 +25,7 @@
 #include <p2panda/result.hpp>
 
 #include "net/asio.hpp"
+#include "net/config.hpp"
 
 namespace p2panda::net {
 
@@ -88,6 +89,10 @@ class Transport {
 };
 
 // Helpers every protocol driver needs on top of TransportStream.
+
+// What TransportConnection::closed() reports for a connection that ended with `info`: ok for a
+// close with code 0 by either side, otherwise Io carrying info.to_string().
+Result<void> close_result(const CloseInfo& info);
 
 // Reads exactly buffer.size() bytes. Errors: InvalidLength ("stream ended") when the peer
 // finishes first, or the stream's error.
