@@ -80,8 +80,7 @@ void SimConnection::pump() {
   }
   if (!due.empty()) events_.notify_all();
   if (!next || !alive()) return;
-  // The inbox only grows at its back with later times, so the timer needs to move only when it
-  // is idle or the new head is earlier.
+  // The timer waits for the head of the inbox; it moves only when idle or for an earlier head.
   if (armed_for_ && *armed_for_ <= *next) return;
   armed_for_ = next;
   delivery_timer_.expires_at(*next);

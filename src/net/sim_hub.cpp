@@ -135,7 +135,7 @@ std::mt19937_64 SimHub::direction_rng(std::uint32_t from, std::uint32_t to, std:
 }
 
 Result<SimHub::Opened> SimHub::open(std::uint32_t from, const PublicKey& to, const Bytes& alpn) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   auto found = directory_.find(to);
   if (found == directory_.end() || !nodes_[found->second].alive) {
     return fail(Errc::Io, "no route to node " + to.to_hex() + ": not on the simulated network");
@@ -178,7 +178,10 @@ Result<SimHub::Opened> SimHub::open(std::uint32_t from, const PublicKey& to, con
       handshake += std::chrono::microseconds(extra(side.rng));
     }
   }
-  asio::co_spawn(nodes_[target].executor, run_handler(handler->second, acceptor), asio::detached);
+  auto executor = nodes_[target].executor;
+  TransportHandler run = handler->second;
+  lock.unlock();  // the handler may start at once and use the hub
+  asio::co_spawn(executor, run_handler(std::move(run), acceptor), asio::detached);
   return Opened{std::move(connector), handshake};
 }
 
@@ -248,18 +251,29 @@ void SimHub::transmit(SimWire& wire, int side, SimFrame frame) {
     std::uniform_int_distribution<std::int64_t> extra(0, config.jitter.count());
     arrival += std::chrono::microseconds(extra(from.rng));
   }
-  auto at = std::max(from.link_free + arrival, from.last_delivery);
-  from.last_delivery = at;
+  auto at = from.link_free + arrival;
+  if (frame.kind == SimFrame::Kind::Close) {
+    at = std::max(at, from.last_delivery);
+  } else {
+    auto& stream_last = from.stream_delivery[frame.stream];
+    at = std::max(at, stream_last);
+    stream_last = at;
+    // Times in the past order nothing any more.
+    if (from.stream_delivery.size() > 256) {
+      std::erase_if(from.stream_delivery, [now](const auto& entry) { return entry.second < now; });
+    }
+  }
+  from.last_delivery = std::max(from.last_delivery, at);
 
   auto& stats = nodes_[from.node].stats;
   stats.messages_sent += 1;
   stats.bytes_sent += size * (lost + 1);
   stats.retransmissions += lost;
 
-  bool was_empty = to.inbox.empty();
-  to.inbox.push_back(SimPacket{at, std::move(frame)});
+  auto [placed, inserted] = to.inbox.emplace(std::pair{at, from.sent++}, std::move(frame));
+  (void)inserted;
   // The receiver keeps a timer for the head of its inbox; only a new head needs a kick.
-  if (was_empty && to.end) {
+  if (placed == to.inbox.begin() && to.end) {
     asio::post(to.executor, [connection = to.end] { connection->pump(); });
   }
 }
@@ -269,15 +283,15 @@ std::vector<SimFrame> SimHub::take_due(SimWire& wire, int side, Clock::time_poin
   std::lock_guard lock(mutex_);
   auto& to = wire.sides[side];
   std::vector<SimFrame> due;
-  while (!to.inbox.empty() && to.inbox.front().deliver_at <= now) {
+  while (!to.inbox.empty() && to.inbox.begin()->first.first <= now) {
     auto& stats = nodes_[to.node].stats;
     stats.messages_received += 1;
-    stats.bytes_received += to.inbox.front().frame.data.size();
-    due.push_back(std::move(to.inbox.front().frame));
-    to.inbox.pop_front();
+    stats.bytes_received += to.inbox.begin()->second.data.size();
+    due.push_back(std::move(to.inbox.begin()->second));
+    to.inbox.erase(to.inbox.begin());
   }
   next.reset();
-  if (!to.inbox.empty()) next = to.inbox.front().deliver_at;
+  if (!to.inbox.empty()) next = to.inbox.begin()->first.first;
   return due;
 }
 

@@ -7,7 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -40,11 +40,6 @@ struct SimFrame {
   std::string reason;
 };
 
-struct SimPacket {
-  std::chrono::steady_clock::time_point deliver_at;
-  SimFrame frame;
-};
-
 // One end of the wire: what arrives there, and the state of the direction sending from it.
 struct SimWireSide {
   std::uint32_t node = 0;
@@ -53,11 +48,16 @@ struct SimWireSide {
   // QUIC endpoint); cleared when it ends, which breaks the end -> wire -> end cycle.
   std::shared_ptr<SimConnection> end;
   bool closed = false;
-  std::deque<SimPacket> inbox;  // toward this end; deliver_at never decreases
+  // Toward this end, by delivery time, then sending order.
+  std::map<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>, SimFrame> inbox;
   // Sending from this end:
   std::mt19937_64 rng;
-  std::chrono::steady_clock::time_point link_free{};      // bandwidth: previous packet sent
-  std::chrono::steady_clock::time_point last_delivery{};  // keeps packets in order
+  std::uint64_t sent = 0;
+  std::chrono::steady_clock::time_point link_free{};  // bandwidth: previous packet sent
+  // Order is kept per stream, as in QUIC: a retransmission delays its own stream only. A close
+  // comes after everything sent before it.
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> stream_delivery;
+  std::chrono::steady_clock::time_point last_delivery{};
 };
 
 struct SimWire {
