@@ -135,11 +135,14 @@ struct TransferOutcome {
   SimNodeStats sender;
 };
 
-// Sends `size` bytes from a new node to another over a hub with `config`.
-TransferOutcome transfer(SimHubConfig config, std::size_t size) {
+// Sends `size` bytes from a new node to another over a hub with `config` (and `pair_link`
+// between the two, when given).
+TransferOutcome transfer(SimHubConfig config, std::size_t size,
+                         std::optional<LinkConfig> pair_link = std::nullopt) {
   TestNetwork network(Kind::Sim, config);
   auto server = network.add_node();
   auto client = network.add_node();
+  if (pair_link) network.hub()->set_link(client->node_id(), server->node_id(), *pair_link);
   auto box = std::make_shared<BytesBox>();
   server->register_protocol(kProbe, sink_into(box));
   Bytes data = pattern(size, 11);
@@ -181,6 +184,20 @@ TEST(SimTransport, SameSeedMakesSameLossDecisions) {
   EXPECT_EQ(first.sender.retransmissions, second.sender.retransmissions);
   EXPECT_EQ(first.sender.messages_sent, second.sender.messages_sent);
   EXPECT_EQ(first.sender.bytes_sent, second.sender.bytes_sent);
+}
+
+TEST(SimTransport, PairLinkOverridesTheDefault) {
+  SimHubConfig config;
+  config.seed = 9;
+  auto clean = transfer(config, 256 * 1024);
+  EXPECT_TRUE(clean.intact);
+  EXPECT_EQ(clean.sender.retransmissions, 0u);
+  LinkConfig lossy;
+  lossy.loss = 0.3;
+  lossy.bytes_per_second = 64 << 20;
+  auto lossy_run = transfer(config, 256 * 1024, lossy);
+  EXPECT_TRUE(lossy_run.intact);
+  EXPECT_GT(lossy_run.sender.retransmissions, 0u);
 }
 
 }  // namespace
