@@ -76,6 +76,9 @@ enum class Errc {
   SyncClosedUnexpectedly,
   HandshakeRejected,
   HandshakeProofInvalid,
+  // Node API.
+  MessageDecodeFailed,  // an operation body is not a valid value of the stream's type
+  NodeShutDown,         // the node was shut down while the call was pending
   // Everything else.
   InvalidArgument,
   Io,

@@ -74,6 +74,8 @@ std::string_view errc_name(Errc code) {
     P2PANDA_ERRC_NAME(SyncClosedUnexpectedly)
     P2PANDA_ERRC_NAME(HandshakeRejected)
     P2PANDA_ERRC_NAME(HandshakeProofInvalid)
+    P2PANDA_ERRC_NAME(MessageDecodeFailed)
+    P2PANDA_ERRC_NAME(NodeShutDown)
     P2PANDA_ERRC_NAME(InvalidArgument)
     P2PANDA_ERRC_NAME(Io)
 #undef P2PANDA_ERRC_NAME

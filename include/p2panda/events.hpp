@@ -1,0 +1,115 @@
+// What a topic subscription yields: StreamEvent<T>, p2panda's StreamEvent in C++.
+//
+// Processed carries an application message with the operation it came in and where it came from;
+// the other events report sync sessions, replay, imports and failures. Counters are 64-bit (p2panda
+// uses u32). Plain values: any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <variant>
+
+#include <p2panda/error.hpp>
+#include <p2panda/hash.hpp>
+#include <p2panda/ids.hpp>
+#include <p2panda/keys.hpp>
+
+namespace p2panda {
+
+enum class SessionPhase { Sync, Live };
+
+// Where an operation came from.
+struct FromSyncSession {
+  NodeId remote;
+  std::uint64_t session_id = 0;
+  SessionPhase phase = SessionPhase::Sync;
+};
+struct FromImport {
+  std::uint64_t session_id = 0;
+};
+struct FromLocalStore {};  // published here, or replayed from the store
+using Source = std::variant<FromLocalStore, FromSyncSession, FromImport>;
+
+// The operation a message arrived in.
+struct OperationInfo {
+  Hash id;
+  NodeId author;
+  SeqNum seq;
+  Timestamp timestamp;
+  bool prune = false;
+};
+
+template <class T>
+struct Processed {
+  OperationInfo operation;
+  T message;
+  Source source;
+  std::uint32_t delivery = 1;  // 1 on first delivery; more after an ack wait passed or a nak
+};
+
+struct SyncStarted {
+  NodeId remote;
+  std::uint64_t session_id = 0;
+  std::uint64_t incoming_operations = 0;
+  std::uint64_t outgoing_operations = 0;
+  std::uint64_t incoming_bytes = 0;
+  std::uint64_t outgoing_bytes = 0;
+  std::uint32_t topic_sessions = 0;  // sessions running on the topic, this one included
+};
+
+struct SyncEnded {
+  NodeId remote;
+  std::uint64_t session_id = 0;
+  std::uint64_t sent_operations = 0;
+  std::uint64_t received_operations = 0;
+  std::uint64_t sent_bytes = 0;
+  std::uint64_t received_bytes = 0;
+  std::uint64_t sent_bytes_topic_total = 0;
+  std::uint64_t received_bytes_topic_total = 0;
+  std::optional<Error> error;  // why the session failed; empty when it ended gracefully
+};
+
+struct ReplayStarted {
+  std::uint64_t total_operations = 0;
+};
+struct ReplayEnded {};
+struct ReplayFailed {
+  Error error;
+};
+
+// Validation or storage refused an operation: it is not stored, acked or delivered.
+struct ProcessingFailed {
+  Hash id;
+  Error error;
+  Source source;
+};
+// The body is not a valid T. The operation is stored but not acked.
+struct DecodeFailed {
+  OperationInfo operation;
+  Error error;
+};
+struct AckFailed {
+  Hash id;
+  Error error;
+};
+// An operation reached the stream's max_deliver without being acked; it is not delivered again
+// in this session (JetStream's "max deliveries").
+struct DeliveryExhausted {
+  OperationInfo operation;
+};
+
+struct ImportStarted {
+  std::uint64_t session_id = 0;
+};
+struct ImportEnded {
+  std::uint64_t session_id = 0;
+  std::uint64_t imported = 0;  // newly stored
+  std::uint64_t failed = 0;    // refused by validation
+};
+
+template <class T>
+using StreamEvent = std::variant<Processed<T>, SyncStarted, SyncEnded, ReplayStarted, ReplayEnded,
+                                 ReplayFailed, ProcessingFailed, DecodeFailed, AckFailed,
+                                 DeliveryExhausted, ImportStarted, ImportEnded>;
+
+}  // namespace p2panda

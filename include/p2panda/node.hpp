@@ -1,0 +1,212 @@
+// The Node API: a complete local-first node in one call.
+//
+//   auto node = co_await p2panda::spawn();                    // Result<Node>
+//   auto stream = co_await node->stream<std::string>(topic);  // Result<Stream<std::string>>
+//   co_await stream->publisher.publish("Hello, Panda!");
+//   while (auto event = co_await stream->subscription.next()) { ... }
+//
+// Every awaitable may be awaited from any asio executor; the work runs on the node's thread. The
+// blocking forms (spawn_blocking(), *_blocking(), next(timeout)) are for plain threads and
+// REQUIRE not being called on the node's own thread. Nothing throws: errors are Result values.
+// Handles (Node, Publisher, Subscription) are cheap copyable references; the node shuts down
+// when shutdown() is called or its last handle is gone. See docs/node.md.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <p2panda/awaitable.hpp>
+#include <p2panda/codec.hpp>
+#include <p2panda/events.hpp>
+#include <p2panda/log_heights.hpp>
+#include <p2panda/operation.hpp>
+#include <p2panda/stream_raw.hpp>
+
+namespace p2panda {
+
+template <class T>
+class Publisher {
+ public:
+  explicit Publisher(detail::RawPublisher raw) : raw_(std::move(raw)) {}
+
+  // Signs, persists and forwards `message`; returns the operation id once it is stored.
+  Awaitable<Result<Hash>> publish(const T& message) { return raw_.publish(Codec<T>::encode(message), false); }
+  Result<Hash> publish_blocking(const T& message) {
+    return raw_.publish_blocking(Codec<T>::encode(message), false);
+  }
+  // Publishes with the prune flag: every earlier entry of our log in this topic is deleted here
+  // and on every peer that syncs it. `snapshot`, if any, becomes the body (e.g. a state snapshot).
+  Awaitable<Result<Hash>> prune(const std::optional<T>& snapshot = std::nullopt) {
+    return raw_.publish(snapshot ? std::optional<Bytes>(Codec<T>::encode(*snapshot)) : std::nullopt,
+                        true);
+  }
+  // Ingests operations obtained elsewhere (another device, a file) into this topic.
+  Awaitable<Result<ImportEnded>> import(std::vector<Operation> operations) {
+    return raw_.import(std::move(operations));
+  }
+  // Ends this topic's sync sessions gracefully.
+  Awaitable<void> close() { return raw_.close(); }
+  const Topic& topic() const { return raw_.topic(); }
+
+ private:
+  detail::RawPublisher raw_;
+};
+
+template <class T>
+class Subscription {
+ public:
+  explicit Subscription(detail::RawSubscription raw) : raw_(std::move(raw)) {}
+
+  // The next event; NodeShutDown once the node is gone.
+  Awaitable<Result<StreamEvent<T>>> next() {
+    auto raw = co_await raw_.next();
+    if (!raw) co_return Unexpected{raw.error()};
+    co_return typed(std::move(*raw));
+  }
+  // Blocking: nullopt when nothing arrived within `timeout`.
+  Result<std::optional<StreamEvent<T>>> next(std::chrono::milliseconds timeout) {
+    auto raw = raw_.next_blocking(timeout);
+    if (!raw) return Unexpected{raw.error()};
+    if (!*raw) return std::optional<StreamEvent<T>>{};
+    return std::optional<StreamEvent<T>>(typed(std::move(**raw)));
+  }
+  // Acks an operation and everything before it in its author's log (explicit ack policy).
+  Awaitable<Result<void>> ack(const Hash& id) { return raw_.ack(id); }
+  Result<void> ack_blocking(const Hash& id) { return raw_.ack_blocking(id); }
+  // Redeliver now.
+  Awaitable<void> nak(const Hash& id) { return raw_.nak(id); }
+  const Topic& topic() const { return raw_.topic(); }
+
+ private:
+  StreamEvent<T> typed(detail::RawEvent raw) {
+    if (auto* processed = std::get_if<detail::RawProcessed>(&raw)) {
+      auto message = Codec<T>::decode(processed->body);
+      if (!message) return DecodeFailed{processed->operation, message.error()};
+      return Processed<T>{processed->operation, std::move(*message), processed->source,
+                          processed->delivery};
+    }
+    return std::visit(
+        [](auto&& event) -> StreamEvent<T> {
+          using E = std::decay_t<decltype(event)>;
+          if constexpr (std::is_same_v<E, detail::RawProcessed>) {
+            return ReplayEnded{};  // unreachable: handled above
+          } else {
+            return std::move(event);
+          }
+        },
+        std::move(raw));
+  }
+
+  detail::RawSubscription raw_;
+};
+
+template <class T>
+struct Stream {
+  Publisher<T> publisher;
+  Subscription<T> subscription;
+};
+
+enum class MdnsMode { Disabled, Passive, Active };
+
+struct NodeMetrics {
+  std::uint64_t operations_published = 0;
+  std::uint64_t operations_received = 0;   // from sync sessions, before validation
+  std::uint64_t operations_ingested = 0;   // newly stored from peers and imports
+  std::uint64_t operations_rejected = 0;   // refused by validation
+  std::uint64_t operations_delivered = 0;  // Processed events handed to subscriptions
+  std::uint64_t sync_sessions_started = 0;
+  std::uint64_t sync_sessions_failed = 0;
+  std::uint64_t sync_sessions_running = 0;
+  std::uint64_t bytes_sent = 0;      // sync payloads (operation headers and bodies)
+  std::uint64_t bytes_received = 0;
+};
+
+class Node {
+ public:
+  explicit Node(std::shared_ptr<detail::NodeEngine> engine);
+
+  const NodeId& id() const;
+  const NetworkId& network_id() const;
+  // Where peers can reach this node ("ip:port"), empty on the simulated network.
+  std::vector<std::string> addresses() const;
+
+  template <class T>
+  Awaitable<Result<Stream<T>>> stream(Topic topic, StreamOptions options = {}) {
+    auto raw = co_await open(topic, std::move(options));
+    if (!raw) co_return Unexpected{raw.error()};
+    co_return Stream<T>{Publisher<T>(raw->first), Subscription<T>(raw->second)};
+  }
+  template <class T>
+  Awaitable<Result<Stream<T>>> stream_from(Topic topic, StreamFrom from, StreamOptions options = {}) {
+    options.from = std::move(from);
+    return stream<T>(topic, std::move(options));
+  }
+  template <class T>
+  Result<Stream<T>> stream_blocking(Topic topic, StreamOptions options = {}) {
+    auto raw = open_blocking(topic, std::move(options));
+    if (!raw) return Unexpected{raw.error()};
+    return Stream<T>{Publisher<T>(raw->first), Subscription<T>(raw->second)};
+  }
+
+  // Adds a peer to sync with: its node id and the addresses it listens on ("ip:port").
+  // Errors: InvalidArgument for an address that does not parse.
+  Result<void> insert_bootstrap(const NodeId& node, const std::vector<std::string>& addresses);
+
+  NodeMetrics metrics() const;
+
+  // Ends every session gracefully, stops the node's thread and closes the store. Pending and later
+  // calls on any handle fail with NodeShutDown. Idempotent; REQUIRES not the node's own thread.
+  void shutdown();
+
+ private:
+  using RawStream = std::pair<detail::RawPublisher, detail::RawSubscription>;
+  Awaitable<Result<RawStream>> open(Topic topic, StreamOptions options);
+  Result<RawStream> open_blocking(Topic topic, StreamOptions options);
+
+  std::shared_ptr<detail::NodeEngine> engine_;
+};
+
+struct NodeConfig;
+
+class NodeBuilder {
+ public:
+  NodeBuilder();
+  NodeBuilder(NodeBuilder&&) noexcept;
+  NodeBuilder& operator=(NodeBuilder&&) noexcept;
+  ~NodeBuilder();
+
+  // Node identity: signs operations and authenticates connections. Default: a random key.
+  NodeBuilder& private_key(PrivateKey key);
+  // "sqlite:PATH", "sqlite::memory:", a path, or ":memory:" (default).
+  NodeBuilder& database_url(std::string url);
+  // Nodes talk only within one network id (mixed into every ALPN). Default: BLAKE3("p2panda").
+  NodeBuilder& network_id(NetworkId id);
+  // Default 127.0.0.1:0 (any free port). Use "0.0.0.0" to accept connections from other hosts.
+  NodeBuilder& bind_v4(std::string ip, std::uint16_t port = 0);
+  NodeBuilder& bind_v6(std::string ip, std::uint16_t port = 0);
+  NodeBuilder& ack_policy(AckPolicy policy);
+  NodeBuilder& bootstrap(NodeId node, std::vector<std::string> addresses);
+  // Stored for when mDNS and relays exist (issue #7); today they change nothing.
+  NodeBuilder& mdns_mode(MdnsMode mode);
+  NodeBuilder& relay_url(std::string url);
+  // How often missing sync sessions are retried (default 5 s, as p2panda).
+  NodeBuilder& sync_retry(std::chrono::milliseconds interval);
+  // Advanced: the raw configuration (transport factory for the simulated network, limits).
+  NodeConfig& config();
+
+  Awaitable<Result<Node>> spawn();
+  Result<Node> spawn_blocking();
+
+ private:
+  std::unique_ptr<NodeConfig> config_;
+};
+
+NodeBuilder builder();
+// A node with defaults: random key, in-memory SQLite, listening on 127.0.0.1.
+Awaitable<Result<Node>> spawn();
+Result<Node> spawn_blocking();
+
+}  // namespace p2panda

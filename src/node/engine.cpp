@@ -1,0 +1,276 @@
+#include "node/engine.hpp"
+
+#include <future>
+
+#include "net/quic_transport.hpp"
+#include "node/sync_manager.hpp"
+#include "stream/ingest.hpp"
+
+namespace p2panda::detail {
+
+using node::now_micros;
+
+NodeEngine::NodeEngine(NodeConfig config, std::unique_ptr<store::SqliteStore> store)
+    : config_(std::move(config)), id_(config_.key.public_key()), store_(std::move(store)) {}
+
+NodeEngine::~NodeEngine() {
+  // shutdown() normally ran already (the last public handle calls it). If the engine dies on its
+  // own thread, that thread cannot be joined from itself.
+  if (io_thread_.joinable()) {
+    if (io_thread_.get_id() == std::this_thread::get_id()) {
+      io_thread_.detach();
+    } else {
+      io_->stop();
+      io_thread_.join();
+    }
+  }
+}
+
+Result<std::shared_ptr<NodeEngine>> NodeEngine::create(NodeConfig config) {
+  store::StoreOptions options;
+  options.url = config.database_url;
+  auto store = store::SqliteStore::open(options);
+  if (!store) return Unexpected{std::move(store).error()};
+  std::shared_ptr<NodeEngine> engine(new NodeEngine(std::move(config), std::move(*store)));
+  auto started = engine->start_transport();
+  if (!started) return Unexpected{std::move(started).error()};
+  engine->sync_ = std::make_unique<node::SyncManager>(*engine);
+  engine->sync_->start();
+  for (const auto& peer : engine->config_.bootstrap) {
+    asio::post(engine->executor_, [weak = std::weak_ptr(engine), peer] {
+      if (auto self = weak.lock()) self->add_peer(peer);
+    });
+  }
+  return engine;
+}
+
+Result<void> NodeEngine::start_transport() {
+  if (config_.transport_factory) {
+    io_ = std::make_unique<asio::io_context>(1);
+    auto made = config_.transport_factory(config_.key, io_->get_executor());
+    if (!made) return Unexpected{std::move(made).error()};
+    transport_ = std::move(*made);
+    io_thread_ = std::thread([io = io_.get()] {
+      auto guard = asio::make_work_guard(*io);
+      io->run();
+    });
+  } else {
+    net::EndpointConfig endpoint;
+    endpoint.key = config_.key;
+    endpoint.bind_v4 = config_.bind_v4;
+    endpoint.bind_v6 = config_.bind_v6;
+    endpoint.transport = config_.transport;
+    auto made = net::QuicTransport::bind(std::move(endpoint));
+    if (!made) return Unexpected{std::move(made).error()};
+    transport_ = std::move(*made);
+  }
+  executor_ = transport_->executor();
+  return {};
+}
+
+std::vector<std::string> NodeEngine::addresses() const {
+  std::vector<std::string> out;
+  for (const auto& address : transport_->local_addresses()) {
+    out.push_back(address.address().to_string() + ":" + std::to_string(address.port()));
+  }
+  return out;
+}
+
+NodeMetrics NodeEngine::metrics() const {
+  return NodeMetrics{metrics_.published.load(),        metrics_.received.load(),
+                     metrics_.ingested.load(),         metrics_.rejected.load(),
+                     metrics_.delivered.load(),        metrics_.sessions_started.load(),
+                     metrics_.sessions_failed.load(),  metrics_.sessions_running.load(),
+                     metrics_.bytes_sent.load(),       metrics_.bytes_received.load()};
+}
+
+Result<std::shared_ptr<TopicStream>> NodeEngine::open(const Topic& topic, StreamOptions options) {
+  if (is_shut_down()) return fail(Errc::NodeShutDown, "the node was shut down");
+  const AckPolicy policy = options.ack_policy.value_or(config_.ack_policy);
+  const bool causal_stream = options.causal;
+  auto stream = std::make_shared<TopicStream>(*store_, topic, std::move(options), policy,
+                                              config_.subscription_window);
+  auto& state = topics_[topic];
+  std::erase_if(state.streams, [](const auto& weak) { return weak.expired(); });
+  state.streams.push_back(stream);
+  state.causal = state.causal || causal_stream;
+  stream->start(now_micros());
+  asio::co_spawn(executor_, watch(stream), asio::detached);
+  sync_->follow(topic);
+  return stream;
+}
+
+// Wakes at the stream's redelivery deadlines (explicit acks) until it closes.
+net::Awaitable<void> NodeEngine::watch(std::shared_ptr<TopicStream> stream) {
+  while (!stream->closed() && !is_shut_down()) {
+    auto deadline = stream->next_deadline();
+    co_await stream->changed().wait_until(deadline ? node::from_micros(*deadline)
+                                                   : node::Clock::time_point::max());
+    stream->pump(now_micros());
+  }
+}
+
+bool NodeEngine::causal(const Topic& topic) const {
+  auto found = topics_.find(topic);
+  return found != topics_.end() && found->second.causal;
+}
+
+Result<std::vector<Hash>> NodeEngine::causal_heads(const Topic& topic) {
+  return store_->query([&](store::StoreReader& reader) -> Result<std::vector<Hash>> {
+    auto logs = reader.resolve_topic(topic);
+    if (!logs) return Unexpected{std::move(logs).error()};
+    std::vector<Hash> heads;
+    for (const auto& [author, author_logs] : *logs) {
+      if (author == id_) continue;  // our own head is the backlink already
+      for (const auto& log : author_logs) {
+        auto latest = reader.latest_entry(author, log);
+        if (!latest) return Unexpected{std::move(latest).error()};
+        if (*latest) heads.push_back((*latest)->id());
+      }
+    }
+    return heads;
+  });
+}
+
+Result<Hash> NodeEngine::publish(TopicStream& stream, std::optional<Bytes> body, bool prune) {
+  if (is_shut_down()) return fail(Errc::NodeShutDown, "the node was shut down");
+  const Topic& topic = stream.topic();
+  const LogId log = LogId::from_topic(topic);
+  auto latest = store_->query(
+      [&](store::StoreReader& reader) { return reader.latest_entry(id_, log); });
+  if (!latest) return Unexpected{std::move(latest).error()};
+  std::optional<std::vector<Hash>> dependencies;
+  if (causal(topic)) {
+    auto heads = causal_heads(topic);
+    if (!heads) return Unexpected{std::move(heads).error()};
+    dependencies = std::move(*heads);
+  }
+  const Operation operation = create_node_operation(
+      config_.key,
+      {.topic = topic,
+       .seq_num = SeqNum(*latest ? (*latest)->header().seq_num.value() + 1 : 0),
+       .backlink = *latest ? std::optional<Hash>((*latest)->id()) : std::nullopt,
+       .timestamp = Timestamp::now(),
+       .prune = prune,
+       .body = body ? std::optional<Body>(Body(std::move(*body))) : std::nullopt,
+       .dependencies = std::move(dependencies)});
+  const stream::IngestConfig ingest{.causal = causal(topic)};
+  auto result = store_->transact([&](store::StoreWriter& writer) {
+    return stream::check_and_ingest(writer, operation, topic, ingest);
+  });
+  if (!result) return Unexpected{std::move(result).error()};
+  if (auto* rejected = std::get_if<stream::Rejected>(&result->outcome)) {
+    return Unexpected{rejected->reason};
+  }
+  metrics_.published.fetch_add(1);
+  deliver(topic, result->released, FromLocalStore{}, operation);
+  sync_->publish(topic, operation, nullptr);
+  return operation.id();
+}
+
+bool NodeEngine::receive(const Topic& topic, const Operation& operation, const Source& source) {
+  const stream::IngestConfig ingest{.causal = causal(topic)};
+  auto result = store_->transact([&](store::StoreWriter& writer) {
+    return stream::check_and_ingest(writer, operation, topic, ingest);
+  });
+  if (!result) {
+    broadcast(topic, ProcessingFailed{operation.id(), result.error(), source});
+    return false;
+  }
+  if (auto* rejected = std::get_if<stream::Rejected>(&result->outcome)) {
+    metrics_.rejected.fetch_add(1);
+    broadcast(topic, ProcessingFailed{operation.id(), rejected->reason, source});
+    return false;
+  }
+  if (std::holds_alternative<stream::AlreadyExists>(result->outcome) ||
+      std::holds_alternative<stream::Obsolete>(result->outcome)) {
+    return false;
+  }
+  metrics_.ingested.fetch_add(1);
+  deliver(topic, result->released, source, operation);
+  return true;
+}
+
+void NodeEngine::deliver(const Topic& topic, std::span<const Hash> released, const Source& source,
+                         const Operation& arrived) {
+  auto found = topics_.find(topic);
+  if (found == topics_.end() || released.empty()) return;
+  const auto now = now_micros();
+  for (const Hash& id : released) {
+    std::optional<Operation> operation;
+    if (id == arrived.id()) {
+      operation = arrived;
+    } else {
+      // Held back by the causal orderer until now: it came earlier, from wherever.
+      auto loaded = store_->query(
+          [&](store::StoreReader& reader) { return reader.get_operation(id); });
+      if (!loaded || !*loaded) continue;
+      operation = std::move(**loaded);
+    }
+    const Source& from = id == arrived.id() ? source : Source{FromLocalStore{}};
+    for (auto& weak : found->second.streams) {
+      if (auto stream = weak.lock()) stream->offer(*operation, from, now);
+    }
+  }
+}
+
+void NodeEngine::broadcast(const Topic& topic, const RawEvent& event) {
+  auto found = topics_.find(topic);
+  if (found == topics_.end()) return;
+  for (auto& weak : found->second.streams) {
+    if (auto stream = weak.lock()) stream->push(event);
+  }
+}
+
+ImportEnded NodeEngine::import(TopicStream& stream, std::vector<Operation> operations) {
+  static std::atomic<std::uint64_t> next_session{1};
+  ImportEnded ended{next_session.fetch_add(1), 0, 0};
+  broadcast(stream.topic(), ImportStarted{ended.session_id});
+  const auto before = metrics_.rejected.load();
+  for (const auto& operation : operations) {
+    if (receive(stream.topic(), operation, FromImport{ended.session_id})) {
+      ++ended.imported;
+      sync_->publish(stream.topic(), operation, nullptr);
+    }
+  }
+  ended.failed = metrics_.rejected.load() - before;
+  broadcast(stream.topic(), ended);
+  return ended;
+}
+
+void NodeEngine::close_sessions(const Topic& topic) { sync_->close_topic(topic); }
+
+void NodeEngine::add_peer(net::PeerAddress peer) {
+  if (peer.node_id == id_) return;
+  sync_->add_peer(std::move(peer));
+}
+
+void NodeEngine::shutdown() {
+  if (shut_down_.exchange(true)) return;
+  // On the node thread: end sessions and wake every waiter, who then sees NodeShutDown.
+  auto self = shared_from_this();
+  auto stopped = asio::co_spawn(
+      executor_,
+      [self]() -> net::Awaitable<void> {
+        self->sync_->shutdown();
+        for (auto& [topic, state] : self->topics_) {
+          for (auto& weak : state.streams) {
+            if (auto stream = weak.lock()) stream->close();
+          }
+        }
+        co_return;
+      },
+      asio::use_future);
+  stopped.wait_for(std::chrono::seconds(5));
+  // Then stop the thread(s) from here: the QUIC endpoint joins its own thread on destruction.
+  if (io_thread_.joinable()) {
+    io_->stop();
+    io_thread_.join();
+  }
+  transport_.reset();
+  sync_.reset();
+  io_.reset();
+  store_->close();
+}
+
+}  // namespace p2panda::detail

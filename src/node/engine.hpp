@@ -1,0 +1,98 @@
+// NodeEngine: the node on its own thread. It owns the store, the transport and the topics, and
+// wires them: publish (sign, persist, deliver, forward), operations from peers (validate, ingest,
+// deliver, forward only what passed), subscriptions, and the sync sessions (sync_manager.hpp).
+// Public handles (node.hpp) reach it through co_spawn onto executor().
+//
+// Threading: everything marked "node thread" REQUIRES running on executor(). Metrics are atomics
+// and readable from any thread. The store runs its own threads (store/sqlite_store.hpp); the node
+// thread calls it with blocking jobs for now (docs/node.md, "Threads").
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include <p2panda/node.hpp>
+
+#include "node/config.hpp"
+#include "node/topic_stream.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace p2panda::node {
+class SyncManager;
+}
+
+namespace p2panda::detail {
+
+struct AtomicMetrics {
+  std::atomic<std::uint64_t> published{0}, received{0}, ingested{0}, rejected{0}, delivered{0},
+      sessions_started{0}, sessions_failed{0}, sessions_running{0}, bytes_sent{0},
+      bytes_received{0};
+};
+
+class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
+ public:
+  // Opens the store, makes the transport and registers the protocols.
+  // Errors: Store* (database), Io or HandshakeRejected (transport), InvalidArgument.
+  static Result<std::shared_ptr<NodeEngine>> create(NodeConfig config);
+  ~NodeEngine();
+
+  asio::any_io_executor executor() const { return executor_; }
+  const NodeId& id() const { return id_; }
+  const NodeConfig& config() const { return config_; }
+  std::vector<std::string> addresses() const;
+  NodeMetrics metrics() const;
+  AtomicMetrics& counters() { return metrics_; }
+  bool is_shut_down() const { return shut_down_.load(); }
+  store::Store& store() { return *store_; }
+  net::Transport& transport() { return *transport_; }
+  const PrivateKey& key() const { return config_.key; }
+
+  // Node thread.
+  Result<std::shared_ptr<TopicStream>> open(const Topic& topic, StreamOptions options);
+  Result<Hash> publish(TopicStream& stream, std::optional<Bytes> body, bool prune);
+  ImportEnded import(TopicStream& stream, std::vector<Operation> operations);
+  void close_sessions(const Topic& topic);
+  void add_peer(net::PeerAddress peer);
+  bool follows(const Topic& topic) const { return topics_.contains(topic); }
+  bool causal(const Topic& topic) const;
+  // Validates and ingests an operation from a peer or an import; delivers what was released and
+  // hands it to `forward` (other sessions). Returns whether it was newly stored.
+  bool receive(const Topic& topic, const Operation& operation, const Source& source);
+  // Pushes an event (sync started/ended) to every subscription of the topic.
+  void broadcast(const Topic& topic, const RawEvent& event);
+
+  // Any thread except the node's: ends sessions, wakes every waiter with NodeShutDown, stops the
+  // transport and closes the store. Idempotent.
+  void shutdown();
+
+ private:
+  NodeEngine(NodeConfig config, std::unique_ptr<store::SqliteStore> store);
+  Result<void> start_transport();
+  void deliver(const Topic& topic, std::span<const Hash> released, const Source& source,
+               const Operation& arrived);
+  net::Awaitable<void> watch(std::shared_ptr<TopicStream> stream);
+  Result<std::vector<Hash>> causal_heads(const Topic& topic);
+
+  NodeConfig config_;
+  NodeId id_;
+  std::unique_ptr<store::SqliteStore> store_;
+  // For transports that need a thread to run on (the simulated network); QUIC brings its own.
+  std::unique_ptr<asio::io_context> io_;
+  std::thread io_thread_;
+  std::shared_ptr<net::Transport> transport_;
+  asio::any_io_executor executor_;
+  std::unique_ptr<node::SyncManager> sync_;
+
+  struct TopicState {
+    std::vector<std::weak_ptr<TopicStream>> streams;
+    bool causal = false;
+  };
+  std::map<Topic, TopicState> topics_;
+  AtomicMetrics metrics_;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace p2panda::detail

@@ -1,0 +1,324 @@
+#include "node/sync_manager.hpp"
+
+#include "node/engine.hpp"
+#include "sync/messages.hpp"
+
+namespace p2panda::node {
+namespace {
+
+// Application codes for aborted streams (they only show up in the peer's logs).
+constexpr std::uint64_t kNotFollowed = 1;
+constexpr std::uint64_t kDuplicate = 2;
+constexpr std::uint64_t kFailed = 3;
+constexpr std::size_t kHandshakeLimit = 1024;
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+SessionPhase phase_of(sync::Phase phase) {
+  return phase == sync::Phase::Live ? SessionPhase::Live : SessionPhase::Sync;
+}
+
+}  // namespace
+
+struct SyncManager::Session {
+  NodeId remote;
+  Topic topic;
+  bool initiator = false;
+  std::uint64_t id = 0;
+  net::ConnectionHandle connection;
+  net::StreamHandle stream;
+  std::unique_ptr<sync::LogSyncSession> core;
+  Signal wake;
+  bool handshaken = false;
+  bool ended = false;
+};
+
+SyncManager::SyncManager(detail::NodeEngine& engine)
+    : engine_(engine), alpn_(protocol_alpn("p2panda/log_sync/v1", engine.config().network_id)) {}
+
+SyncManager::~SyncManager() = default;
+
+void SyncManager::start() {
+  engine_.transport().register_protocol(
+      alpn_, [this](net::ConnectionHandle connection) { return serve(std::move(connection)); });
+  asio::co_spawn(engine_.executor(), retry_loop(), asio::detached);
+}
+
+void SyncManager::follow(const Topic& topic) {
+  topics_.insert(topic);
+  connect_missing();
+}
+
+void SyncManager::add_peer(net::PeerAddress peer) {
+  auto& known = peers_[peer.node_id];
+  known.node_id = peer.node_id;
+  for (const auto& address : peer.addresses) {
+    if (std::find(known.addresses.begin(), known.addresses.end(), address) ==
+        known.addresses.end()) {
+      known.addresses.push_back(address);
+    }
+  }
+  connect_missing();
+}
+
+void SyncManager::connect_missing() {
+  if (stopped_) return;
+  for (const auto& topic : topics_) {
+    for (const auto& [remote, peer] : peers_) {
+      if (sessions_.contains({remote, topic})) continue;
+      asio::co_spawn(engine_.executor(), initiate(remote, topic), asio::detached);
+    }
+  }
+}
+
+net::Awaitable<void> SyncManager::retry_loop() {
+  while (!stopped_) {
+    co_await retry_.wait_until(Clock::now() + engine_.config().sync_retry);
+    connect_missing();
+  }
+}
+
+// A handshake that does not finish within the sync timeout is aborted, so a silent peer cannot
+// hold the (peer, topic) slot.
+void SyncManager::watchdog(std::shared_ptr<Session> session) {
+  auto timeout = std::chrono::microseconds(engine_.config().session.sync_timeout);
+  asio::co_spawn(
+      engine_.executor(),
+      [this, session, timeout]() -> net::Awaitable<void> {
+        asio::steady_timer timer(engine_.executor(), timeout);
+        co_await timer.async_wait(net::use_tuple);
+        if (session->handshaken || session->ended) co_return;
+        end(*session, Error(Errc::SyncTimeout, "topic handshake did not finish"));
+      },
+      asio::detached);
+}
+
+net::Awaitable<void> SyncManager::initiate(NodeId remote, Topic topic) {
+  if (stopped_ || sessions_.contains({remote, topic})) co_return;
+  auto peer = peers_.find(remote);
+  if (peer == peers_.end()) co_return;
+  auto session = std::make_shared<Session>();
+  session->remote = remote;
+  session->topic = topic;
+  session->initiator = true;
+  session->id = next_session_++;
+  sessions_[{remote, topic}] = session;
+  watchdog(session);
+
+  auto connection = co_await engine_.transport().connect(peer->second, alpn_);
+  if (session->ended) co_return;
+  if (!connection) co_return end(*session, connection.error());
+  session->connection = *connection;
+  auto stream = co_await session->connection->open_bi();
+  if (session->ended) co_return;
+  if (!stream) co_return end(*session, stream.error());
+  session->stream = *stream;
+
+  auto sent = co_await net::write_frame(*session->stream,
+                                        sync::encode_topic_handshake(sync::HandshakeTopic{topic}));
+  if (!sent) co_return end(*session, sent.error());
+  auto reply = co_await net::read_frame(*session->stream, kHandshakeLimit);
+  if (session->ended) co_return;
+  if (!reply) co_return end(*session, reply.error());
+  if (!*reply) co_return end(*session, Error(Errc::HandshakeRejected, "peer refused the topic"));
+  auto decoded = sync::decode_topic_handshake(**reply);
+  if (!decoded || !std::holds_alternative<sync::HandshakeDone>(*decoded)) {
+    co_return end(*session, Error(Errc::SyncProtocolViolation, "expected the handshake's Done"));
+  }
+  auto done = co_await net::write_frame(*session->stream,
+                                        sync::encode_topic_handshake(sync::HandshakeDone{}));
+  if (!done) co_return end(*session, done.error());
+  co_await run(session);
+}
+
+net::Awaitable<void> SyncManager::serve(net::ConnectionHandle connection) {
+  for (;;) {
+    auto stream = co_await connection->accept_bi();
+    if (!stream || stopped_) co_return;
+    asio::co_spawn(engine_.executor(), accept(connection, *stream), asio::detached);
+  }
+}
+
+net::Awaitable<void> SyncManager::accept(net::ConnectionHandle connection,
+                                         net::StreamHandle stream) {
+  auto session = std::make_shared<Session>();
+  session->remote = connection->remote_id();
+  session->connection = connection;
+  session->stream = stream;
+  session->id = next_session_++;
+  watchdog(session);
+  auto first = co_await net::read_frame(*stream, kHandshakeLimit);
+  if (session->ended || !first || !*first) co_return;
+  auto decoded = sync::decode_topic_handshake(**first);
+  auto* topic = decoded ? std::get_if<sync::HandshakeTopic>(&*decoded) : nullptr;
+  if (topic == nullptr || !topics_.contains(topic->topic) || stopped_) {
+    // Not a topic we follow (or garbage): refuse without saying anything else.
+    session->ended = true;
+    stream->abort(kNotFollowed);
+    co_return;
+  }
+  session->topic = topic->topic;
+  if (!claim_incoming(session)) {
+    session->ended = true;
+    stream->abort(kDuplicate);
+    co_return;
+  }
+  // Peers that dial us are worth dialling for our other topics, where the transport can reach
+  // them by id alone (the simulated network); QUIC needs addresses, which discovery provides.
+  if (!peers_.contains(session->remote) && engine_.transport().local_addresses().empty()) {
+    peers_[session->remote] = net::PeerAddress{session->remote, {}};
+  }
+  auto sent = co_await net::write_frame(*stream,
+                                        sync::encode_topic_handshake(sync::HandshakeDone{}));
+  if (session->ended) co_return;
+  if (!sent) co_return end(*session, sent.error());
+  auto done = co_await net::read_frame(*stream, kHandshakeLimit);
+  if (session->ended) co_return;
+  if (!done || !*done) co_return end(*session, Error(Errc::HandshakeRejected, "peer left"));
+  co_await run(session);
+}
+
+bool SyncManager::claim_incoming(const std::shared_ptr<Session>& session) {
+  auto found = sessions_.find({session->remote, session->topic});
+  if (found != sessions_.end()) {
+    // Both dialled: the session started by the lower node id wins, on both sides alike. An
+    // incoming session replacing an accepted one means the peer gave up on the old one.
+    if (found->second->initiator && engine_.id() < session->remote) return false;
+    end(*found->second, Error(Errc::HandshakeRejected, "replaced by the peer's session"));
+  }
+  sessions_[{session->remote, session->topic}] = session;
+  return true;
+}
+
+net::Awaitable<void> SyncManager::run(std::shared_ptr<Session> session) {
+  session->handshaken = true;
+  session->core = std::make_unique<sync::LogSyncSession>(engine_.store(), session->topic,
+                                                         engine_.config().session);
+  metrics_[session->topic].session_opened(session->id, session->remote);
+  engine_.counters().sessions_started.fetch_add(1);
+  engine_.counters().sessions_running.fetch_add(1);
+  (void)session->core->start(now_micros());  // a failure shows up as a Failed event
+  asio::co_spawn(engine_.executor(), read_loop(session), asio::detached);
+  auto& core = *session->core;
+  while (!session->ended) {
+    while (auto payload = core.poll_transmit()) {
+      auto written = co_await net::write_frame(*session->stream, *payload);
+      if (!written) {
+        core.handle_closed(Unexpected{written.error()}, now_micros());
+        break;
+      }
+    }
+    drain_events(*session);
+    if (session->ended || core.finished()) break;
+    auto deadline = core.next_deadline();
+    co_await session->wake.wait_until(deadline ? from_micros(*deadline) : Clock::time_point::max());
+    if (deadline && now_micros() >= *deadline) core.handle_timeout(now_micros());
+  }
+  drain_events(*session);
+  if (!session->ended) end(*session, std::nullopt);
+}
+
+net::Awaitable<void> SyncManager::read_loop(std::shared_ptr<Session> session) {
+  const auto limit = engine_.config().session.max_message;
+  while (!session->ended) {
+    auto frame = co_await net::read_frame(*session->stream, limit);
+    if (session->ended) break;
+    if (!frame) {
+      session->core->handle_closed(Unexpected{frame.error()}, now_micros());
+    } else if (!*frame) {
+      session->core->handle_closed(Result<void>{}, now_micros());
+    } else {
+      session->core->handle_message(**frame, now_micros());
+    }
+    session->wake.notify_all();
+    if (!frame || !*frame) break;
+  }
+}
+
+void SyncManager::drain_events(Session& session) {
+  while (!session.ended) {
+    auto event = session.core->poll_event();
+    if (!event) return;
+    std::visit(
+        Overloaded{
+            [&](sync::MetricsExchanged& exchanged) {
+              auto started = metrics_[session.topic].started(session.id, exchanged);
+              engine_.broadcast(session.topic,
+                                SyncStarted{started.remote, started.session_id,
+                                            started.incoming_operations,
+                                            started.outgoing_operations, started.incoming_bytes,
+                                            started.outgoing_bytes, started.topic_sessions});
+            },
+            [&](sync::OperationReceived& received) {
+              engine_.counters().received.fetch_add(1);
+              const Source source =
+                  FromSyncSession{session.remote, session.id, phase_of(received.phase)};
+              if (engine_.receive(session.topic, received.operation, source)) {
+                publish(session.topic, received.operation, &session);
+              }
+            },
+            [&](sync::SessionFinished&) { end(session, std::nullopt); },
+            [&](sync::Failed& failed) { end(session, failed.error); },
+            [&](auto&) {},
+        },
+        *event);
+  }
+}
+
+void SyncManager::end(Session& session, std::optional<Error> error) {
+  if (session.ended) return;
+  session.ended = true;
+  if (session.core) {
+    auto metrics = session.core->metrics();
+    auto ended = metrics_[session.topic].ended(session.id, metrics, error);
+    engine_.counters().sessions_running.fetch_sub(1);
+    engine_.counters().bytes_sent.fetch_add(metrics.sent_bytes);
+    engine_.counters().bytes_received.fetch_add(metrics.received_bytes);
+    engine_.broadcast(session.topic,
+                      SyncEnded{ended.remote, ended.session_id, metrics.sent_operations,
+                                metrics.received_operations, metrics.sent_bytes,
+                                metrics.received_bytes, ended.sent_bytes_topic_total,
+                                ended.received_bytes_topic_total, ended.error});
+  }
+  if (error) engine_.counters().sessions_failed.fetch_add(1);
+  if (session.stream) {
+    if (error) {
+      session.stream->abort(kFailed);
+    } else {
+      asio::co_spawn(engine_.executor(), session.stream->finish(), asio::detached);
+    }
+  }
+  auto found = sessions_.find({session.remote, session.topic});
+  if (found != sessions_.end() && found->second.get() == &session) sessions_.erase(found);
+  session.wake.notify_all();
+}
+
+void SyncManager::publish(const Topic& topic, const Operation& operation, const Session* from) {
+  for (auto& [key, session] : sessions_) {
+    if (key.second != topic || session.get() == from || !session->core || session->ended) continue;
+    session->core->publish(operation);
+    session->wake.notify_all();
+  }
+}
+
+void SyncManager::close_topic(const Topic& topic) {
+  for (auto& [key, session] : sessions_) {
+    if (key.second != topic || !session->core) continue;
+    session->core->close();
+    session->wake.notify_all();
+  }
+}
+
+void SyncManager::shutdown() {
+  stopped_ = true;
+  retry_.notify_all();
+  auto sessions = sessions_;  // end() erases
+  for (auto& [key, session] : sessions) end(*session, Error(Errc::NodeShutDown, "node shut down"));
+}
+
+}  // namespace p2panda::node

@@ -1,0 +1,130 @@
+#include "node/topic_stream.hpp"
+
+namespace p2panda::detail {
+namespace {
+
+stream::ConsumerConfig consumer_config(const StreamOptions& options, AckPolicy policy) {
+  stream::ConsumerConfig config;
+  config.cursor_name = options.cursor_name;
+  config.ack_policy =
+      policy == AckPolicy::Automatic ? stream::AckPolicy::Automatic : stream::AckPolicy::Explicit;
+  // 0 means "never redeliver": a wait longer than any session.
+  config.ack_wait = options.ack_wait.count() > 0
+                        ? static_cast<std::uint64_t>(options.ack_wait.count()) * 1000
+                        : UINT64_MAX / 4;
+  config.max_deliver = options.max_deliver;
+  config.max_ack_pending = options.max_ack_pending;
+  return config;
+}
+
+stream::StartFrom start_from(const StreamFrom& from) {
+  return std::visit(
+      [](const auto& value) -> stream::StartFrom {
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, from::Start>) return stream::FromStart{};
+        if constexpr (std::is_same_v<T, from::Frontier>) return stream::FromFrontier{};
+        if constexpr (std::is_same_v<T, from::AtCursor>) return stream::FromCursor{value.cursor};
+        if constexpr (std::is_same_v<T, from::Since>) return stream::FromTimestamp{value.timestamp};
+      },
+      from);
+}
+
+OperationInfo info_of(const Operation& operation) {
+  OperationInfo info{operation.id(), operation.header().public_key, operation.header().seq_num,
+                     Timestamp(0), false};
+  if (auto extensions = node_extensions(operation.header())) {
+    info.timestamp = extensions->timestamp;
+    info.prune = extensions->prune;
+  }
+  return info;
+}
+
+}  // namespace
+
+TopicStream::TopicStream(store::Store& store, Topic topic, StreamOptions options,
+                         AckPolicy policy, std::size_t window)
+    : store_(store),
+      topic_(topic),
+      options_(std::move(options)),
+      window_(window == 0 ? 1 : window),
+      consumer_(store, topic, consumer_config(options_, policy)) {}
+
+void TopicStream::start(std::uint64_t now) {
+  auto queued = consumer_.start(start_from(options_.from), now);
+  if (!queued) {
+    push(ReplayFailed{queued.error()});
+    return;
+  }
+  replay_remaining_ = *queued;
+  if (replay_remaining_ > 0) push(ReplayStarted{replay_remaining_});
+  pump(now);
+}
+
+void TopicStream::offer(const Operation& operation, const Source& source, std::uint64_t now) {
+  if (closed_) return;
+  sources_.emplace(operation.id(), source);
+  if (auto offered = consumer_.offer(operation, now); !offered) {
+    push(AckFailed{operation.id(), offered.error()});
+  }
+  pump(now);
+}
+
+void TopicStream::push(RawEvent event) {
+  if (closed_) return;
+  if (std::holds_alternative<RawProcessed>(event)) ++processed_waiting_;
+  events_.push_back(std::move(event));
+  changed_.notify_all();
+}
+
+void TopicStream::pump(std::uint64_t now) {
+  if (closed_) return;
+  consumer_.handle_timeout(now);
+  for (auto& exhausted : consumer_.exhausted()) push(DeliveryExhausted{info_of(exhausted)});
+  while (processed_waiting_ < window_) {
+    auto delivery = consumer_.next_delivery(now);
+    if (!delivery) {
+      push(AckFailed{Hash{}, delivery.error()});
+      break;
+    }
+    if (!*delivery) break;
+    const Operation& operation = (*delivery)->operation;
+    Source source = FromLocalStore{};
+    if (auto found = sources_.find(operation.id()); found != sources_.end()) {
+      source = found->second;
+      if ((*delivery)->attempt == 1) sources_.erase(found);
+    }
+    // Operations without a body never reach here: the Consumer acks them on offer.
+    Bytes body = operation.body() ? operation.body()->bytes() : Bytes{};
+    push(RawProcessed{info_of(operation), std::move(body), source, (*delivery)->attempt});
+    ++delivered_;
+    if (replay_remaining_ > 0 && (*delivery)->attempt == 1 && --replay_remaining_ == 0) {
+      push(ReplayEnded{});
+    }
+  }
+}
+
+std::optional<RawEvent> TopicStream::pop() {
+  if (events_.empty()) return std::nullopt;
+  RawEvent event = std::move(events_.front());
+  events_.pop_front();
+  if (std::holds_alternative<RawProcessed>(event)) --processed_waiting_;
+  return event;
+}
+
+Result<void> TopicStream::ack(const Hash& id) {
+  auto acked = consumer_.ack(id);
+  if (acked) changed_.notify_all();  // room for more in flight
+  return acked;
+}
+
+void TopicStream::nak(const Hash& id, std::uint64_t now) {
+  consumer_.nak(id);
+  pump(now);
+}
+
+void TopicStream::close() {
+  closed_ = true;
+  changed_.notify_all();
+}
+
+}  // namespace p2panda::detail

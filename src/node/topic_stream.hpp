@@ -1,0 +1,64 @@
+// TopicStream: one subscription's state on the node thread. It owns a Consumer (the ack cursor,
+// replay, redelivery) and the queue of events waiting for the application. Processed events are
+// moved from the Consumer into the queue only while fewer than `window` of them wait, so an
+// application that does not read holds operations in the store, not in memory, and automatic acks
+// happen no earlier than the hand-over into that small window. Node thread only.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+
+#include <p2panda/stream_raw.hpp>
+
+#include "node/signal.hpp"
+#include "store/store.hpp"
+#include "stream/consumer.hpp"
+
+namespace p2panda::detail {
+
+class TopicStream {
+ public:
+  TopicStream(store::Store& store, Topic topic, StreamOptions options, AckPolicy policy,
+              std::size_t window);
+
+  const Topic& topic() const { return topic_; }
+  const StreamOptions& options() const { return options_; }
+
+  // Loads the cursor and queues the replay; emits ReplayStarted (when there is something to
+  // replay) or ReplayFailed.
+  void start(std::uint64_t now);
+  // A newly processed operation of this topic, in log order per author.
+  void offer(const Operation& operation, const Source& source, std::uint64_t now);
+  void push(RawEvent event);
+
+  // Moves deliveries into the queue and handles redelivery deadlines; call after any change.
+  void pump(std::uint64_t now);
+  std::optional<std::uint64_t> next_deadline() const { return consumer_.next_deadline(); }
+
+  std::optional<RawEvent> pop();
+  Result<void> ack(const Hash& id);
+  void nak(const Hash& id, std::uint64_t now);
+
+  // Ends the stream: waiters wake and see `closed()`.
+  void close();
+  bool closed() const { return closed_; }
+  node::Signal& changed() { return changed_; }
+  std::uint64_t delivered() const { return delivered_; }
+
+ private:
+  store::Store& store_;
+  Topic topic_;
+  StreamOptions options_;
+  std::size_t window_;
+  stream::Consumer consumer_;
+  std::deque<RawEvent> events_;
+  std::size_t processed_waiting_ = 0;  // Processed events in events_
+  std::map<Hash, Source> sources_;     // where offered operations came from, until delivered
+  std::uint64_t replay_remaining_ = 0;
+  std::uint64_t delivered_ = 0;
+  bool closed_ = false;
+  node::Signal changed_;
+};
+
+}  // namespace p2panda::detail

@@ -1,0 +1,173 @@
+// Acks and replay through the public API on one node (the consumer logic itself is tested in
+// tests/stream): automatic and explicit acks, replay from the start and from a cursor, named
+// cursors, redelivery after the ack wait, and nak.
+#include "node_fixture.hpp"
+
+namespace p2panda::test {
+namespace {
+
+struct Published {
+  Hash id;
+  std::string text;
+};
+
+std::vector<Published> publish_all(Publisher<std::string>& publisher,
+                                   std::initializer_list<const char*> texts) {
+  std::vector<Published> out;
+  for (const char* text : texts) {
+    auto id = publisher.publish_blocking(text);
+    EXPECT_TRUE(id) << id.error().to_string();
+    if (id) out.push_back({*id, text});
+  }
+  return out;
+}
+
+bool is_replay_end(const StreamEvent<std::string>& event) {
+  return std::holds_alternative<ReplayEnded>(event);
+}
+
+TEST(NodeAck, AutomaticAcksMeanNoReplayOnTheNextStream) {
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add();
+  auto topic = Topic::random();
+  {
+    auto stream = a.stream_blocking<std::string>(topic);
+    ASSERT_TRUE(stream);
+    publish_all(stream->publisher, {"one", "two"});
+    EXPECT_EQ(messages(stream->subscription, 2).size(), 2u);
+  }
+  auto again = a.stream_blocking<std::string>(topic);
+  ASSERT_TRUE(again);
+  publish_all(again->publisher, {"three"});
+  auto events = collect<std::string>(again->subscription, [](const auto& event) {
+    return std::holds_alternative<Processed<std::string>>(event);
+  });
+  EXPECT_EQ((count_of<ReplayStarted>(events)), 0u);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(std::get<Processed<std::string>>(events.back()).message, "three");
+}
+
+TEST(NodeAck, ExplicitAckOfTheFirstReplaysOnlyTheSecond) {
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add([](NodeBuilder& builder) { builder.ack_policy(AckPolicy::Explicit); });
+  auto topic = Topic::random();
+  std::vector<Published> published;
+  {
+    auto stream = a.stream_blocking<std::string>(topic);
+    ASSERT_TRUE(stream);
+    published = publish_all(stream->publisher, {"one", "two"});
+    ASSERT_EQ(messages(stream->subscription, 2).size(), 2u);
+    ASSERT_TRUE(stream->subscription.ack_blocking(published[0].id));
+  }
+  auto again = a.stream_blocking<std::string>(topic);
+  ASSERT_TRUE(again);
+  auto events = collect<std::string>(again->subscription, is_replay_end);
+  ASSERT_EQ(events.size(), 3u);
+  ASSERT_TRUE(std::holds_alternative<ReplayStarted>(events[0]));
+  EXPECT_EQ(std::get<ReplayStarted>(events[0]).total_operations, 1u);
+  auto& replayed = std::get<Processed<std::string>>(events[1]);
+  EXPECT_EQ(replayed.message, "two");
+  EXPECT_EQ(replayed.operation.id, published[1].id);
+  EXPECT_TRUE(std::holds_alternative<ReplayEnded>(events[2]));
+}
+
+TEST(NodeAck, ReplayFromStartAndFromACursor) {
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add();
+  auto topic = Topic::random();
+  auto stream = a.stream_blocking<std::string>(topic);
+  ASSERT_TRUE(stream);
+  publish_all(stream->publisher, {"one", "two", "three"});
+  ASSERT_EQ(messages(stream->subscription, 3).size(), 3u);
+
+  StreamOptions from_start;
+  from_start.cursor_name = "rebuild";
+  from_start.from = from::Start{};
+  auto rebuild = a.stream_blocking<std::string>(topic, from_start);
+  ASSERT_TRUE(rebuild);
+  auto events = collect<std::string>(rebuild->subscription, is_replay_end);
+  EXPECT_EQ((count_of<Processed<std::string>>(events)), 3u);
+
+  // A cursor that acked seq 0 of our log: seq 1 and 2 come again.
+  Cursor cursor("partial");
+  cursor.advance(a.id(), LogId::from_topic(topic), SeqNum(0));
+  StreamOptions from_cursor;
+  from_cursor.cursor_name = "partial";
+  from_cursor.from = from::AtCursor{cursor};
+  auto partial = a.stream_blocking<std::string>(topic, from_cursor);
+  ASSERT_TRUE(partial);
+  events = collect<std::string>(partial->subscription, is_replay_end);
+  ASSERT_EQ((count_of<Processed<std::string>>(events)), 2u);
+  EXPECT_EQ(std::get<Processed<std::string>>(events[1]).message, "two");
+
+  // The main cursor was not touched by either replay: a new default stream replays nothing.
+  auto main_again = a.stream_blocking<std::string>(topic);
+  ASSERT_TRUE(main_again);
+  publish_all(main_again->publisher, {"four"});
+  events = collect<std::string>(main_again->subscription, [](const auto& event) {
+    return std::holds_alternative<Processed<std::string>>(event);
+  });
+  EXPECT_EQ((count_of<ReplayStarted>(events)), 0u);
+}
+
+TEST(NodeAck, UnackedOperationIsRedeliveredAfterTheAckWaitAndOnNak) {
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add([](NodeBuilder& builder) { builder.ack_policy(AckPolicy::Explicit); });
+  auto topic = Topic::random();
+  StreamOptions options;
+  options.ack_wait = 100ms;
+  auto stream = a.stream_blocking<std::string>(topic, options);
+  ASSERT_TRUE(stream);
+  auto published = publish_all(stream->publisher, {"again"});
+  std::vector<std::uint32_t> deliveries;
+  collect<std::string>(stream->subscription, [&](const auto& event) {
+    if (auto* processed = std::get_if<Processed<std::string>>(&event)) {
+      deliveries.push_back(processed->delivery);
+    }
+    return deliveries.size() >= 2;
+  });
+  EXPECT_EQ(deliveries, (std::vector<std::uint32_t>{1, 2}));
+  ASSERT_TRUE(stream->subscription.ack_blocking(published[0].id));
+  // Acked: nothing more comes within several ack waits.
+  auto quiet = stream->subscription.next(500ms);
+  ASSERT_TRUE(quiet);
+  EXPECT_FALSE(quiet->has_value());
+}
+
+TEST(NodeAck, BodyThatIsNotTheStreamTypeIsADecodeFailure) {
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add();
+  auto topic = Topic::random();
+  auto bytes_stream = a.stream_blocking<Bytes>(topic);
+  ASSERT_TRUE(bytes_stream);
+  ASSERT_TRUE(bytes_stream->publisher.publish_blocking(Bytes{1, 2, 3}));
+  StreamOptions options;
+  options.cursor_name = "as text";
+  options.from = from::Start{};
+  auto text_stream = a.stream_blocking<std::string>(topic, options);
+  ASSERT_TRUE(text_stream);
+  auto events = collect<std::string>(text_stream->subscription, is_replay_end);
+  ASSERT_EQ((count_of<DecodeFailed>(events)), 1u);
+  for (const auto& event : events) {
+    if (auto* failed = std::get_if<DecodeFailed>(&event)) {
+      EXPECT_EQ(failed->error.code(), Errc::MessageDecodeFailed);
+    }
+  }
+}
+
+TEST(NodeAck, CallsAfterShutdownSayNodeShutDown) {
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add();
+  auto stream = a.stream_blocking<std::string>(Topic::random());
+  ASSERT_TRUE(stream);
+  a.shutdown();
+  auto published = stream->publisher.publish_blocking("late");
+  ASSERT_FALSE(published);
+  EXPECT_EQ(published.error().code(), Errc::NodeShutDown);
+  auto next = stream->subscription.next(100ms);
+  ASSERT_FALSE(next);
+  EXPECT_EQ(next.error().code(), Errc::NodeShutDown);
+}
+
+}  // namespace
+}  // namespace p2panda::test
