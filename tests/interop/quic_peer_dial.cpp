@@ -1,0 +1,178 @@
+// quic_peer dial: handshake with an expected node id and ALPN, then either an echo round trip or
+// a sink-and-hash transfer; the outcome is one JSON line and an exit code (quic_peer.hpp).
+#include <chrono>
+#include <future>
+
+#include <p2panda/hash.hpp>
+
+#include "quic_peer.hpp"
+
+namespace p2panda::interop {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Fills `chunk` with the payload bytes that start at `offset`.
+void fill_pattern(std::vector<std::uint8_t>& chunk, std::uint64_t offset) {
+  for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = pattern_byte(offset + i);
+}
+
+// An error after the handshake: a lost connection has its own exit code, the rest is a failure.
+int stream_failure(const net::Connection& connection, const Error& error, const char* step) {
+  const auto info = connection.close_info();
+  const int code = info ? classify_close(info) : kExitFailed;
+  emit({{"event", "error"}, {"phase", "stream"}, {"step", step}, {"message", error.to_string()},
+        {"close", info ? info->to_string() : std::string("open")}, {"exit", code}});
+  return code;
+}
+
+net::Awaitable<int> echo_round_trip(net::Connection connection, std::size_t size,
+                                    Clock::time_point start) {
+  auto stream = co_await connection.open_bi();
+  if (!stream) co_return stream_failure(connection, stream.error(), "open_bi");
+  std::vector<std::uint8_t> payload(size);
+  fill_pattern(payload, 0);
+  // Write everything, then read: fine while `size` fits the stream windows (checked in main).
+  auto written = co_await stream->write(payload);
+  if (!written) co_return stream_failure(connection, written.error(), "write");
+  auto finished = co_await stream->finish();
+  if (!finished) co_return stream_failure(connection, finished.error(), "finish");
+  auto echo = co_await stream->read_to_end(size + 1);
+  if (!echo) co_return stream_failure(connection, echo.error(), "read");
+  if (*echo != payload) {
+    emit({{"event", "error"}, {"phase", "stream"}, {"step", "compare"},
+          {"message", "echo differs: sent " + std::to_string(size) + " bytes, got " +
+                          std::to_string(echo->size())},
+          {"exit", kExitMismatch}});
+    co_return kExitMismatch;
+  }
+  emit({{"event", "done"}, {"ok", true}, {"mode", "echo"}, {"bytes", size},
+        {"ms", ms_since(start)}});
+  co_return kExitOk;
+}
+
+net::Awaitable<int> sink_transfer(net::Connection connection, std::uint64_t total,
+                                  Clock::time_point start) {
+  auto stream = co_await connection.open_bi();
+  if (!stream) co_return stream_failure(connection, stream.error(), "open_bi");
+  auto marked = co_await stream->write(as_bytes(kSinkMarker));
+  if (!marked) co_return stream_failure(connection, marked.error(), "write");
+  const auto send_start = Clock::now();
+  Hasher hasher;
+  // A multiple of 251, so every chunk holds the same bytes and is filled once.
+  std::vector<std::uint8_t> chunk(251 * 256);
+  fill_pattern(chunk, 0);
+  for (std::uint64_t offset = 0; offset < total; offset += chunk.size()) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), total - offset));
+    const ByteSpan piece(chunk.data(), n);
+    hasher.update(piece);
+    auto written = co_await stream->write(piece);
+    if (!written) co_return stream_failure(connection, written.error(), "write");
+  }
+  auto finished = co_await stream->finish();
+  if (!finished) co_return stream_failure(connection, finished.error(), "finish");
+  auto reply = co_await stream->read_to_end(kSinkReplySize);
+  if (!reply) co_return stream_failure(connection, reply.error(), "read");
+
+  const Hash expected = hasher.finalize();
+  std::uint64_t count = 0;
+  std::string got_hash;
+  if (reply->size() == kSinkReplySize) {
+    for (std::size_t i = 0; i < 8; ++i) count |= std::uint64_t{(*reply)[i]} << (8 * i);
+    got_hash = to_hex(ByteSpan(reply->data() + 8, 32));
+  }
+  if (reply->size() != kSinkReplySize || count != total || got_hash != expected.to_hex()) {
+    emit({{"event", "error"}, {"phase", "stream"}, {"step", "compare"},
+          {"message", "hash reply differs"}, {"reply", to_hex(*reply)},
+          {"expected_bytes", total}, {"expected_blake3", expected.to_hex()},
+          {"exit", kExitMismatch}});
+    co_return kExitMismatch;
+  }
+  const double transfer_ms = ms_since(send_start);
+  emit({{"event", "done"}, {"ok", true}, {"mode", "sink"}, {"bytes", total},
+        {"blake3", expected.to_hex()}, {"ms", ms_since(start)}, {"transfer_ms", transfer_ms},
+        {"mbit_s", transfer_ms > 0 ? static_cast<double>(total) * 8 / 1000 / transfer_ms : 0.0}});
+  co_return kExitOk;
+}
+
+net::Awaitable<int> dial(net::Endpoint& endpoint, const DialOptions& options) {
+  const auto start = Clock::now();
+  auto connected = co_await endpoint.connect(options.address, options.node_id, options.alpn);
+  if (!connected) {
+    const int code = classify_handshake_error(connected.error());
+    emit({{"event", "error"}, {"phase", "handshake"}, {"message", connected.error().to_string()},
+          {"exit", code}});
+    co_return code;
+  }
+  net::Connection connection = std::move(*connected);
+  // connect() already refused any other key; checked again because this is what the test is for.
+  if (connection.remote_id() != options.node_id) {
+    emit({{"event", "error"}, {"phase", "handshake"}, {"message", "remote id differs"},
+          {"exit", kExitKeyRefused}});
+    co_return kExitKeyRefused;
+  }
+  emit({{"event", "connected"}, {"remote", connection.remote_id().to_hex()},
+        {"alpn", alpn_text(connection.alpn())}, {"handshake_ms", ms_since(start)}});
+  int code = kExitOk;
+  if (options.bytes) {
+    code = co_await sink_transfer(connection, *options.bytes, start);
+  } else {
+    code = co_await echo_round_trip(connection, options.echo_bytes, start);
+  }
+  connection.close(0, "done");
+  co_return code;
+}
+
+}  // namespace
+
+int run_dial(DialOptions options) {
+  auto endpoint = net::Endpoint::bind(std::move(options.endpoint));
+  if (!endpoint) {
+    emit({{"event", "error"}, {"phase", "bind"}, {"message", endpoint.error().to_string()},
+          {"exit", kExitFailed}});
+    return kExitFailed;
+  }
+  auto future = asio::co_spawn(endpoint->executor(), dial(*endpoint, options), asio::use_future);
+  if (future.wait_for(options.timeout) != std::future_status::ready) {
+    emit({{"event", "error"}, {"phase", "run"},
+          {"message", "no result within " + std::to_string(options.timeout.count()) + " s"},
+          {"exit", kExitTimeout}});
+    // Destroying the endpoint ends the pending coroutine (its operations fail) before it returns.
+    return kExitTimeout;
+  }
+  return future.get();
+}
+
+int classify_handshake_error(const Error& error) {
+  const std::string& text = error.message();
+  const auto has = [&](std::string_view part) { return text.find(part) != std::string::npos; };
+  if (error.code() != Errc::HandshakeRejected) return kExitFailed;
+  if (has("handshake timed out")) return kExitTimeout;
+  // We refused the peer's key (TlsSession's verify rule names both keys).
+  if (has("presented key") || has("not a single Ed25519") || has("did not present a raw")) {
+    return kExitKeyRefused;
+  }
+  // The peer's CONNECTION_CLOSE carries a TLS alert as crypto error 0x100 + alert (RFC 9001 4.8).
+  constexpr int kCryptoError = 0x100;
+  const auto alert = [&](int tls_alert) {
+    return has("transport error " + std::to_string(kCryptoError + tls_alert) + ":");
+  };
+  if (alert(120)) return kExitAlpnRefused;  // no_application_protocol
+  // bad_certificate, unsupported_certificate, certificate_unknown, unknown_ca, decrypt_error:
+  // what a peer answers when it refuses our key.
+  for (int tls_alert : {42, 43, 46, 48, 51}) {
+    if (alert(tls_alert)) return kExitKeyRefused;
+  }
+  return kExitFailed;
+}
+
+int classify_close(const std::optional<net::CloseInfo>& info) {
+  if (info && info->kind == net::CloseInfo::Kind::IdleTimeout) return kExitConnectionLost;
+  return kExitFailed;
+}
+
+}  // namespace p2panda::interop
