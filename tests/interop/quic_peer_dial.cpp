@@ -76,6 +76,13 @@ net::Awaitable<int> sink_transfer(net::Connection connection, std::uint64_t tota
   auto finished = co_await stream->finish();
   if (!finished) co_return stream_failure(connection, finished.error(), "finish");
   auto reply = co_await stream->read_to_end(kSinkReplySize);
+  if (!reply && reply.error().code() == Errc::InvalidLength) {
+    // A longer reply: the server echoed instead of hashing (an echo-only peer such as iroh's).
+    emit({{"event", "error"}, {"phase", "stream"}, {"step", "compare"},
+          {"message", "reply longer than a hash: " + reply.error().to_string()},
+          {"exit", kExitMismatch}});
+    co_return kExitMismatch;
+  }
   if (!reply) co_return stream_failure(connection, reply.error(), "read");
 
   const Hash expected = hasher.finalize();
@@ -136,6 +143,9 @@ int run_dial(DialOptions options) {
           {"exit", kExitFailed}});
     return kExitFailed;
   }
+  const auto local = endpoint->local_address();
+  emit({{"event", "bound"}, {"node_id", endpoint->node_id().to_hex()},
+        {"addr", local.address().to_string() + ":" + std::to_string(local.port())}});
   auto future = asio::co_spawn(endpoint->executor(), dial(*endpoint, options), asio::use_future);
   if (future.wait_for(options.timeout) != std::future_status::ready) {
     emit({{"event", "error"}, {"phase", "run"},
