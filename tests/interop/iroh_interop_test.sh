@@ -24,6 +24,7 @@ tmp="$(mktemp -d)"
 pids=()
 cleanup() {
   local pid
+  stop_watchdog
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${pids[@]}"; do
     wait_exit "$pid" 5
@@ -34,7 +35,8 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-trap 'echo "interrupted"; exit 130' INT TERM HUP
+trap 'echo "FAIL: interrupted (signal or watchdog)"; exit 130' INT TERM HUP
+start_watchdog 90   # ctest TIMEOUT is higher (CMakeLists.txt)
 
 ip netns add "$ns" || { echo "FAIL: ip netns add $ns"; exit 1; }
 ip -n "$ns" link set lo up || { echo "FAIL: loopback up in $ns"; exit 1; }

@@ -51,3 +51,22 @@ kill_netns_pids() {
   local pid
   for pid in $(ip netns pids "$1" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
 }
+
+# start_watchdog SECONDS: sends SIGTERM to this script after SECONDS, so that its EXIT trap still
+# cleans up. ctest's own TIMEOUT kills with SIGKILL, which no trap sees: keep SECONDS below it.
+# stop_watchdog ends it (and its sleep) by pid.
+start_watchdog() {
+  (
+    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+    sleep "$1" &
+    sleeper=$!
+    wait "$sleeper" && echo "FAIL: watchdog: still running after $1 s" && kill -TERM $$
+  ) &
+  watchdog_pid=$!
+}
+stop_watchdog() {
+  [ -n "${watchdog_pid:-}" ] || return 0
+  kill "$watchdog_pid" 2>/dev/null
+  { wait "$watchdog_pid"; } 2>/dev/null
+  watchdog_pid=""
+}
