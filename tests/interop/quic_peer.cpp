@@ -5,6 +5,7 @@
 //   quic_peer dial  --addr IP:P --node-id ID --alpn A [--bytes N] [--key-hex K] [--timeout S]
 //
 // CLI11 reports parse errors as exceptions; they are caught here and become exit code 2.
+#include <algorithm>
 #include <iostream>
 #include <mutex>
 
@@ -21,9 +22,8 @@ void emit(const nlohmann::json& event) {
 }
 
 std::string alpn_text(const Bytes& alpn) {
-  const bool printable = std::all_of(alpn.begin(), alpn.end(), [](std::uint8_t c) {
-    return c >= 0x21 && c <= 0x7e;
-  });
+  const bool printable =
+      std::all_of(alpn.begin(), alpn.end(), [](std::uint8_t c) { return c >= 0x21 && c <= 0x7e; });
   std::string text(alpn.begin(), alpn.end());
   if (printable && !text.starts_with("hex:")) return text;
   return "hex:" + to_hex(alpn);
@@ -188,8 +188,8 @@ int run(int argc, char** argv) {
     options.endpoint = dial_common.endpoint(bind_ip, 0);
     return run_dial(std::move(options));
   } catch (const UsageError& error) {
-    emit({{"event", "error"}, {"phase", "usage"}, {"message", error.message},
-          {"exit", kExitUsage}});
+    emit(
+        {{"event", "error"}, {"phase", "usage"}, {"message", error.message}, {"exit", kExitUsage}});
     return kExitUsage;
   }
 }

@@ -68,6 +68,11 @@ net::Awaitable<Result<std::pair<std::uint64_t, Hash>>> sink(net::Stream stream, 
   co_return std::pair{total, hash};
 }
 
+// A failed stream is reported and the connection's other streams go on.
+void stream_error(const std::string& remote, const Error& error) {
+  emit({{"event", "error"}, {"remote", remote}, {"message", error.to_string()}, {"fatal", false}});
+}
+
 net::Awaitable<void> serve_stream(net::Stream stream, std::string remote) {
   // Read until the first bytes either are the whole marker or cannot become it.
   Bytes head;
@@ -75,8 +80,7 @@ net::Awaitable<void> serve_stream(net::Stream stream, std::string remote) {
   while (head.size() < kSinkMarker.size() && is_marker_prefix(head)) {
     auto n = co_await stream.read_some(buffer);
     if (!n) {
-      emit({{"event", "error"}, {"remote", remote}, {"message", n.error().to_string()},
-            {"fatal", false}});
+      stream_error(remote, n.error());
       co_return;
     }
     if (*n == 0) break;
@@ -88,19 +92,19 @@ net::Awaitable<void> serve_stream(net::Stream stream, std::string remote) {
     if (echoed) {
       emit({{"event", "echoed"}, {"remote", remote}, {"bytes", *echoed}});
     } else {
-      emit({{"event", "error"}, {"remote", remote}, {"message", echoed.error().to_string()},
-            {"fatal", false}});
+      stream_error(remote, echoed.error());
     }
     co_return;
   }
   emit({{"event", "sink_started"}, {"remote", remote}});
   auto summed = co_await sink(stream, Bytes(head.begin() + kSinkMarker.size(), head.end()));
   if (summed) {
-    emit({{"event", "hashed"}, {"remote", remote}, {"bytes", summed->first},
+    emit({{"event", "hashed"},
+          {"remote", remote},
+          {"bytes", summed->first},
           {"blake3", summed->second.to_hex()}});
   } else {
-    emit({{"event", "error"}, {"remote", remote}, {"message", summed.error().to_string()},
-          {"fatal", false}});
+    stream_error(remote, summed.error());
   }
 }
 
@@ -119,7 +123,8 @@ net::Awaitable<void> serve_connection(net::Connection connection) {
     asio::co_spawn(executor, serve_stream(std::move(*stream), remote), asio::detached);
   }
   const auto info = connection.close_info();
-  emit({{"event", "closed"}, {"remote", remote},
+  emit({{"event", "closed"},
+        {"remote", remote},
         {"reason", info ? info->to_string() : std::string("unknown")}});
 }
 
@@ -136,7 +141,9 @@ int run_serve(ServeOptions options) {
 
   auto endpoint = net::Endpoint::bind(std::move(options.endpoint));
   if (!endpoint) {
-    emit({{"event", "error"}, {"message", endpoint.error().to_string()}, {"fatal", true},
+    emit({{"event", "error"},
+          {"message", endpoint.error().to_string()},
+          {"fatal", true},
           {"phase", "bind"}});
     return kExitFailed;
   }
@@ -151,8 +158,10 @@ int run_serve(ServeOptions options) {
   timespec lifetime{static_cast<std::time_t>(options.lifetime.count()), 0};
   const int signal = sigtimedwait(&stop_signals, nullptr, &lifetime);
   if (signal < 0) {
-    emit({{"event", "error"}, {"message", "lifetime over and nobody stopped the server"},
-          {"fatal", true}, {"phase", "serve"}});
+    emit({{"event", "error"},
+          {"message", "lifetime over and nobody stopped the server"},
+          {"fatal", true},
+          {"phase", "serve"}});
     return kExitTimeout;
   }
   emit({{"event", "stopped"}, {"signal", signal}});
