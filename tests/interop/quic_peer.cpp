@@ -15,10 +15,19 @@
 
 namespace p2panda::interop {
 
+namespace {
+std::mutex output_mutex;
+bool output_ended = false;
+}  // namespace
+
 void emit(const nlohmann::json& event) {
-  static std::mutex mutex;
-  std::lock_guard lock(mutex);
-  std::cout << event.dump() << std::endl;
+  std::lock_guard lock(output_mutex);
+  if (!output_ended) std::cout << event.dump() << std::endl;
+}
+
+void end_output() {
+  std::lock_guard lock(output_mutex);
+  output_ended = true;
 }
 
 std::string alpn_text(const Bytes& alpn) {

@@ -47,6 +47,9 @@ inline std::uint8_t pattern_byte(std::uint64_t offset) {
 
 // One JSON object per line on stdout, flushed at once (scripts wait for lines as they come).
 void emit(const nlohmann::json& event);
+// After this, emit() prints nothing: the run has reported its outcome, and what coroutines say
+// while the endpoint shuts down ("endpoint shut down") would only muddle it.
+void end_output();
 
 // The ALPN as text when it is printable ASCII, else "hex:..." (the same form iroh_peer.mjs uses).
 std::string alpn_text(const Bytes& alpn);

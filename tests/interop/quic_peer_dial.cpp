@@ -165,6 +165,7 @@ int run_dial(DialOptions options) {
     report(kExitTimeout, "run", "wait",
            "no result within " + std::to_string(options.timeout.count()) + " s");
     // Destroying the endpoint ends the pending coroutine (its operations fail) before it returns.
+    end_output();
     return kExitTimeout;
   }
   return future.get();
