@@ -42,8 +42,11 @@ ip netns add "$ns" || { echo "FAIL: ip netns add $ns"; exit 1; }
 ip -n "$ns" link set lo up || { echo "FAIL: loopback up in $ns"; exit 1; }
 in_ns() { ip netns exec "$ns" "$@"; }
 
-alpn="/p2panda-cpp/interop/1"       # 22 bytes: GnuTLS 3.7 takes ALPNs of at most 31
-other_alpn="/p2panda-cpp/interop/2"
+# p2panda's real ALPNs: BLAKE3(protocol id || default network id), 32 raw bytes, which GnuTLS's
+# API alone cannot carry (docs/net.md, "ALPN length"): log sync, and confidential discovery as
+# the one the other side does not speak.
+alpn="hex:64fc91f9ab01b19d29bd8a040e4624be0b164fffd4f32dbfac635c039c5279a5"
+other_alpn="hex:8c07b2107cbeaf450e3a17e47c499e8e0fd7549b9c5bdada49c9f9856af16f96"
 server_key=$(printf '11%.0s' {1..32})
 client_key=$(printf '22%.0s' {1..32})
 stranger_id=$(printf '33%.0s' {1..32})  # a key nobody here holds
