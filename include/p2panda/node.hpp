@@ -38,11 +38,12 @@ class Publisher {
     return raw_.publish_blocking(Codec<T>::encode(message), false);
   }
   // Publishes with the prune flag: every earlier entry of our log in this topic is deleted here
-  // and on every peer that syncs it. `snapshot`, if any, becomes the body (e.g. a state snapshot).
-  Awaitable<Result<Hash>> prune(const std::optional<T>& snapshot = std::nullopt) {
-    return raw_.publish(snapshot ? std::optional<Bytes>(Codec<T>::encode(*snapshot)) : std::nullopt,
-                        true);
+  // and on every peer that syncs it. `snapshot` becomes the body (e.g. a state snapshot); without
+  // one the operation has no body (acked at once, never delivered).
+  Awaitable<Result<Hash>> prune(const T& snapshot) {
+    return raw_.publish(std::optional<Bytes>(Codec<T>::encode(snapshot)), true);
   }
+  Awaitable<Result<Hash>> prune() { return raw_.publish(std::nullopt, true); }
   // Ingests operations obtained elsewhere (another device, a file) into this topic.
   Awaitable<Result<ImportEnded>> import(std::vector<Operation> operations) {
     return raw_.import(std::move(operations));
@@ -62,7 +63,8 @@ class Subscription {
 
   // The next event; NodeShutDown once the node is gone.
   Awaitable<Result<StreamEvent<T>>> next() {
-    auto raw = co_await raw_.next();
+    auto waiting = raw_.next();
+    auto raw = co_await std::move(waiting);
     if (!raw) co_return Unexpected{raw.error()};
     co_return typed(std::move(*raw));
   }
@@ -133,16 +135,24 @@ class Node {
   // Where peers can reach this node ("ip:port"), empty on the simulated network.
   std::vector<std::string> addresses() const;
 
+  // Overloads, not default arguments: g++ 12 destroys a default argument's temporary twice
+  // when the call sits in a co_await expression (docs/node.md, "Compiler notes").
   template <class T>
-  Awaitable<Result<Stream<T>>> stream(Topic topic, StreamOptions options = {}) {
-    auto raw = co_await open(topic, std::move(options));
-    if (!raw) co_return Unexpected{raw.error()};
-    co_return Stream<T>{Publisher<T>(raw->first), Subscription<T>(raw->second)};
+  Awaitable<Result<Stream<T>>> stream(Topic topic, StreamOptions options) {
+    return typed<T>(open(topic, std::move(options)));
   }
   template <class T>
-  Awaitable<Result<Stream<T>>> stream_from(Topic topic, StreamFrom from, StreamOptions options = {}) {
+  Awaitable<Result<Stream<T>>> stream(Topic topic) {
+    return stream<T>(topic, StreamOptions{});
+  }
+  template <class T>
+  Awaitable<Result<Stream<T>>> stream_from(Topic topic, StreamFrom from, StreamOptions options) {
     options.from = std::move(from);
     return stream<T>(topic, std::move(options));
+  }
+  template <class T>
+  Awaitable<Result<Stream<T>>> stream_from(Topic topic, StreamFrom from) {
+    return stream_from<T>(topic, std::move(from), StreamOptions{});
   }
   template <class T>
   Result<Stream<T>> stream_blocking(Topic topic, StreamOptions options = {}) {
@@ -157,12 +167,24 @@ class Node {
 
   NodeMetrics metrics() const;
 
+  using RawStream = std::pair<detail::RawPublisher, detail::RawSubscription>;
+  // The untyped stream under stream<T>().
+  Awaitable<Result<RawStream>> open_raw(Topic topic, StreamOptions options) {
+    return open(topic, std::move(options));
+  }
+
   // Ends every session gracefully, stops the node's thread and closes the store. Pending and later
   // calls on any handle fail with NodeShutDown. Idempotent; REQUIRES not the node's own thread.
   void shutdown();
 
  private:
-  using RawStream = std::pair<detail::RawPublisher, detail::RawSubscription>;
+  template <class T>
+  static Awaitable<Result<Stream<T>>> typed(Awaitable<Result<RawStream>> opening) {
+    auto raw = co_await std::move(opening);
+    if (!raw) co_return Unexpected{raw.error()};
+    co_return Stream<T>{Publisher<T>(raw->first), Subscription<T>(raw->second)};
+  }
+
   Awaitable<Result<RawStream>> open(Topic topic, StreamOptions options);
   Result<RawStream> open_blocking(Topic topic, StreamOptions options);
 

@@ -10,16 +10,21 @@ namespace {
 
 Unexpected shut_down() { return fail(Errc::NodeShutDown, "the node was shut down"); }
 
-// Runs `body` on the node thread and returns its Result to the caller's executor. Result<T> is not
-// default-constructible, which co_spawn's completion needs, hence the optional.
+// co_spawn's completion needs a default-constructible value, which Result<T> is not.
+template <class T>
+net::Awaitable<std::optional<Result<T>>> as_optional(net::Awaitable<Result<T>> inner) {
+  co_return co_await std::move(inner);
+}
+
+// Runs `body` on the node thread and returns its Result to the caller's executor.
+// g++ 12 destroys temporaries inside co_await expressions twice (docs/node.md, "Compiler
+// notes"): every awaitable is built in a named local before it is awaited.
 template <class T>
 Awaitable<Result<T>> on_node(std::shared_ptr<NodeEngine> engine, net::Awaitable<Result<T>> body) {
   if (engine->is_shut_down()) co_return shut_down();
-  auto wrapped = [](net::Awaitable<Result<T>> inner) -> net::Awaitable<std::optional<Result<T>>> {
-    co_return co_await std::move(inner);
-  };
-  auto result = co_await asio::co_spawn(engine->executor(), wrapped(std::move(body)),
-                                        asio::use_awaitable);
+  auto task = as_optional<T>(std::move(body));
+  auto spawned = asio::co_spawn(engine->executor(), std::move(task), asio::use_awaitable);
+  auto result = co_await std::move(spawned);
   if (!result) co_return shut_down();
   co_return std::move(*result);
 }
@@ -31,10 +36,8 @@ Result<T> on_node_blocking(const std::shared_ptr<NodeEngine>& engine,
                            net::Awaitable<Result<T>> body,
                            std::chrono::milliseconds timeout = std::chrono::hours(24)) {
   if (engine->is_shut_down()) return shut_down();
-  auto wrapped = [](net::Awaitable<Result<T>> inner) -> net::Awaitable<std::optional<Result<T>>> {
-    co_return co_await std::move(inner);
-  };
-  auto future = asio::co_spawn(engine->executor(), wrapped(std::move(body)), asio::use_future);
+  auto task = as_optional<T>(std::move(body));
+  auto future = asio::co_spawn(engine->executor(), std::move(task), asio::use_future);
   if (future.wait_for(timeout) != std::future_status::ready) {
     return fail(Errc::Io, "the node did not answer in time");
   }
@@ -54,39 +57,43 @@ RawPublisher::RawPublisher(std::shared_ptr<NodeEngine> engine, std::shared_ptr<T
 
 const Topic& RawPublisher::topic() const { return stream_->topic(); }
 
+namespace {
+
+net::Awaitable<Result<Hash>> publish_task(std::shared_ptr<NodeEngine> engine,
+                                          std::shared_ptr<TopicStream> stream,
+                                          std::optional<Bytes> body, bool prune) {
+  co_return engine->publish(*stream, std::move(body), prune);
+}
+
+net::Awaitable<Result<ImportEnded>> import_task(std::shared_ptr<NodeEngine> engine,
+                                                std::shared_ptr<TopicStream> stream,
+                                                std::vector<Operation> operations) {
+  if (engine->is_shut_down()) co_return shut_down();
+  co_return engine->import(*stream, std::move(operations));
+}
+
+net::Awaitable<Result<bool>> close_task(std::shared_ptr<NodeEngine> engine, Topic topic) {
+  if (!engine->is_shut_down()) engine->close_sessions(topic);
+  co_return true;
+}
+
+}  // namespace
+
 Awaitable<Result<Hash>> RawPublisher::publish(std::optional<Bytes> body, bool prune) {
-  auto engine = engine_;
-  auto stream = stream_;
-  auto task = [](std::shared_ptr<NodeEngine> e, std::shared_ptr<TopicStream> s,
-                 std::optional<Bytes> b, bool p) -> net::Awaitable<Result<Hash>> {
-    co_return e->publish(*s, std::move(b), p);
-  };
-  return on_node<Hash>(engine, task(engine, stream, std::move(body), prune));
+  return on_node<Hash>(engine_, publish_task(engine_, stream_, std::move(body), prune));
 }
 
 Result<Hash> RawPublisher::publish_blocking(std::optional<Bytes> body, bool prune) {
-  auto task = [](std::shared_ptr<NodeEngine> e, std::shared_ptr<TopicStream> s,
-                 std::optional<Bytes> b, bool p) -> net::Awaitable<Result<Hash>> {
-    co_return e->publish(*s, std::move(b), p);
-  };
-  return on_node_blocking<Hash>(engine_, task(engine_, stream_, std::move(body), prune));
+  return on_node_blocking<Hash>(engine_, publish_task(engine_, stream_, std::move(body), prune));
 }
 
 Awaitable<Result<ImportEnded>> RawPublisher::import(std::vector<Operation> operations) {
-  auto task = [](std::shared_ptr<NodeEngine> e, std::shared_ptr<TopicStream> s,
-                 std::vector<Operation> ops) -> net::Awaitable<Result<ImportEnded>> {
-    if (e->is_shut_down()) co_return shut_down();
-    co_return e->import(*s, std::move(ops));
-  };
-  return on_node<ImportEnded>(engine_, task(engine_, stream_, std::move(operations)));
+  return on_node<ImportEnded>(engine_, import_task(engine_, stream_, std::move(operations)));
 }
 
 Awaitable<void> RawPublisher::close() {
-  auto task = [](std::shared_ptr<NodeEngine> e, Topic t) -> net::Awaitable<Result<bool>> {
-    if (!e->is_shut_down()) e->close_sessions(t);
-    co_return true;
-  };
-  (void)co_await on_node<bool>(engine_, task(engine_, stream_->topic()));
+  auto closing = on_node<bool>(engine_, close_task(engine_, stream_->topic()));
+  (void)co_await std::move(closing);
 }
 
 RawSubscription::RawSubscription(std::shared_ptr<NodeEngine> engine,
@@ -116,8 +123,9 @@ net::Awaitable<Result<std::optional<RawEvent>>> next_event(std::shared_ptr<NodeE
 }  // namespace
 
 Awaitable<Result<RawEvent>> RawSubscription::next() {
-  auto event = co_await on_node<std::optional<RawEvent>>(
+  auto waiting = on_node<std::optional<RawEvent>>(
       engine_, next_event(engine_, stream_, node::Clock::time_point::max()));
+  auto event = co_await std::move(waiting);
   if (!event) co_return Unexpected{event.error()};
   co_return std::move(**event);
 }
@@ -142,12 +150,16 @@ Result<void> RawSubscription::ack_blocking(const Hash& id) {
   return on_node_blocking<void>(engine_, ack_task(stream_, id));
 }
 
+namespace {
+net::Awaitable<Result<bool>> nak_task(std::shared_ptr<TopicStream> stream, Hash id) {
+  stream->nak(id, node::now_micros());
+  co_return true;
+}
+}  // namespace
+
 Awaitable<void> RawSubscription::nak(const Hash& id) {
-  auto task = [](std::shared_ptr<TopicStream> s, Hash h) -> net::Awaitable<Result<bool>> {
-    s->nak(h, node::now_micros());
-    co_return true;
-  };
-  (void)co_await on_node<bool>(engine_, task(stream_, id));
+  auto naking = on_node<bool>(engine_, nak_task(stream_, id));
+  (void)co_await std::move(naking);
 }
 
 }  // namespace detail

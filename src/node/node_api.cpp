@@ -80,16 +80,23 @@ std::vector<std::string> Node::addresses() const { return engine_->addresses(); 
 NodeMetrics Node::metrics() const { return engine_->metrics(); }
 void Node::shutdown() { engine_->shutdown(); }
 
+namespace {
+
+using OpenResult = std::optional<Result<std::shared_ptr<detail::TopicStream>>>;
+
+net::Awaitable<OpenResult> open_task(std::shared_ptr<detail::NodeEngine> engine, Topic topic,
+                                     StreamOptions options) {
+  co_return engine->open(topic, std::move(options));
+}
+
+}  // namespace
+
 Awaitable<Result<Node::RawStream>> Node::open(Topic topic, StreamOptions options) {
   if (engine_->is_shut_down()) co_return fail(Errc::NodeShutDown, "the node was shut down");
-  auto engine = engine_;
-  auto opened = co_await asio::co_spawn(
-      engine_->executor(),
-      [](std::shared_ptr<detail::NodeEngine> e, Topic t,
-         StreamOptions o) -> net::Awaitable<std::optional<Result<std::shared_ptr<detail::TopicStream>>>> {
-        co_return e->open(t, std::move(o));
-      }(engine, topic, std::move(options)),
-      asio::use_awaitable);
+  // Built in locals, not inside the co_await expression: g++ 12 (docs/node.md).
+  auto task = open_task(engine_, topic, std::move(options));
+  auto spawned = asio::co_spawn(engine_->executor(), std::move(task), asio::use_awaitable);
+  auto opened = co_await std::move(spawned);
   if (!opened) co_return fail(Errc::NodeShutDown, "the node was shut down");
   if (!*opened) co_return Unexpected{opened->error()};
   auto lease = std::make_shared<StreamLease>();
@@ -100,13 +107,18 @@ Awaitable<Result<Node::RawStream>> Node::open(Topic topic, StreamOptions options
                       detail::RawSubscription(engine_, leased)};
 }
 
+namespace {
+net::Awaitable<std::optional<Result<Node::RawStream>>> open_blocking_task(
+    Node self, Topic topic, StreamOptions options) {
+  auto opening = self.open_raw(topic, std::move(options));
+  auto opened = co_await std::move(opening);
+  co_return opened;
+}
+}  // namespace
+
 Result<Node::RawStream> Node::open_blocking(Topic topic, StreamOptions options) {
-  auto future = asio::co_spawn(
-      engine_->executor(),
-      [](Node self, Topic t, StreamOptions o) -> net::Awaitable<std::optional<Result<RawStream>>> {
-        co_return co_await self.open(t, std::move(o));
-      }(*this, topic, std::move(options)),
-      asio::use_future);
+  auto task = open_blocking_task(*this, topic, std::move(options));
+  auto future = asio::co_spawn(engine_->executor(), std::move(task), asio::use_future);
   try {
     auto result = future.get();
     if (!result) return fail(Errc::NodeShutDown, "the node was shut down");
