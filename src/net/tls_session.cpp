@@ -9,7 +9,7 @@ namespace p2panda::net {
 namespace {
 
 Unexpected gnutls_failure(const char* what, int rv) {
-  return fail(Errc::HandshakeRejected, std::string(what) + ": " + gnutls_strerror(rv));
+  return fail(Errc::Io, std::string(what) + ": " + gnutls_strerror(rv));
 }
 
 gnutls_datum_t datum(ByteSpan bytes) {
@@ -62,7 +62,7 @@ Result<std::unique_ptr<TlsSession>> TlsSession::client(
   auto ok = tls->init(GNUTLS_CLIENT);
   if (!ok) return Unexpected{std::move(ok).error()};
   if (int rv = ngtcp2_crypto_gnutls_configure_client_session(tls->session_); rv != 0) {
-    return fail(Errc::HandshakeRejected, "ngtcp2_crypto_gnutls_configure_client_session failed");
+    return fail(Errc::Io, "ngtcp2_crypto_gnutls_configure_client_session failed");
   }
   auto protocol = datum(alpn);
   int rv = gnutls_alpn_set_protocols(tls->session_, &protocol, 1, GNUTLS_ALPN_MANDATORY);
@@ -76,7 +76,7 @@ Result<std::unique_ptr<TlsSession>> TlsSession::server(
   auto ok = tls->init(GNUTLS_SERVER);
   if (!ok) return Unexpected{std::move(ok).error()};
   if (int rv = ngtcp2_crypto_gnutls_configure_server_session(tls->session_); rv != 0) {
-    return fail(Errc::HandshakeRejected, "ngtcp2_crypto_gnutls_configure_server_session failed");
+    return fail(Errc::Io, "ngtcp2_crypto_gnutls_configure_server_session failed");
   }
   gnutls_certificate_server_set_request(tls->session_, GNUTLS_CERT_REQUIRE);
   std::vector<gnutls_datum_t> protocols;
