@@ -4,6 +4,7 @@
 
 #include "net/notifier.hpp"
 #include "net_test_util.hpp"
+#include "udp_relay.hpp"
 
 namespace p2panda::net::test {
 namespace {
@@ -68,6 +69,44 @@ TEST(Lifecycle, VanishedPeerSurfacesWithinIdleTimeout) {
   EXPECT_EQ(read->error().code(), Errc::ConnectionLost) << read->error().to_string();
   EXPECT_EQ(connection->close_info()->kind, CloseInfo::Kind::IdleTimeout);
   EXPECT_LT(waited, 600ms * 3);  // idle timeout (at least 3 PTO) plus scheduling slack
+  stream.reset();
+  connection.reset();
+}
+
+TEST(Lifecycle, DroppedPacketsSurfaceAsConnectionLostWithinIdleTimeout) {
+  TransportConfig transport;
+  transport.idle_timeout = 600ms;
+  auto server = make_endpoint(transport);
+  auto client = make_endpoint(transport);
+  UdpRelay relay(server.local_address());
+  server.register_protocol(alpn_of("test/idle"), echo_handler());
+  std::optional<Connection> connection;
+  std::optional<Stream> stream;
+  auto opened = run_on(client.executor(), [&]() -> Awaitable<Result<void>> {
+    auto connected =
+        co_await client.connect(relay.address(), server.node_id(), alpn_of("test/idle"));
+    if (!connected) co_return Unexpected{connected.error()};
+    connection = *connected;
+    auto bi = co_await connection->open_bi();
+    if (!bi) co_return Unexpected{bi.error()};
+    stream = *bi;
+    co_return co_await stream->write(alpn_of("ping"));
+  }());
+  ASSERT_TRUE(opened.has_value() && opened->has_value());
+
+  auto started = std::chrono::steady_clock::now();
+  relay.drop_everything();  // both endpoints live on; nothing gets through any more
+  auto read = run_on(client.executor(), [&]() -> Awaitable<Result<std::size_t>> {
+    std::uint8_t buffer[16];
+    co_return co_await stream->read_some(buffer);
+  }(), 5s);
+  auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(read.has_value()) << "the read never failed";
+  ASSERT_FALSE(read->has_value());
+  EXPECT_EQ(read->error().code(), Errc::ConnectionLost) << read->error().to_string();
+  EXPECT_LT(waited, 600ms * 3);
+  // The server's side idles out the same way.
+  EXPECT_TRUE(eventually([&] { return server.stats().open_connections == 0; }, 3s));
   stream.reset();
   connection.reset();
 }
