@@ -145,6 +145,9 @@ int ConnectionImpl::on_stream_data(std::int64_t id, std::uint32_t flags, ByteSpa
     if (it->second->receive_only) credit_remote_stream(*it->second);
   }
   it->second->notifier.notify_all();
+  // A finished receive-only stream gets no more callbacks (ngtcp2 0.12.1 never closes it), so
+  // only the application's handle needs its state now.
+  if (it->second->receive_only && it->second->fin_received) streams_.erase(it);
   return 0;
 }
 
@@ -198,8 +201,11 @@ int ConnectionImpl::on_stream_reset(std::int64_t id, std::uint64_t app_code) {
   // Unread bytes are discarded (RFC 9000 3.2 allows it), so their connection credit goes back.
   std::size_t unread = it->second->drop_received();
   if (unread > 0) ngtcp2_conn_extend_max_offset(conn_, unread);
-  if (it->second->receive_only) credit_remote_stream(*it->second);
   it->second->notifier.notify_all();
+  if (it->second->receive_only) {
+    credit_remote_stream(*it->second);
+    streams_.erase(it);  // as for a FIN: nothing more will arrive on it
+  }
   return 0;
 }
 
