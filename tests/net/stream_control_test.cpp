@@ -156,14 +156,17 @@ TEST(StreamControl, PeerStopFailsLaterWrites) {
     (void)co_await stream->stop(9);
     auto read = co_await stream->read_some(buffer);
     read_after_stop.put(read ? Errc::Io : read.error().code());
+    (void)co_await stream->finish();  // lets the stream close at the writer, carrying the code
     co_await connection.closed();
   });
   auto connection = connect_on(client, server, "test/stop");
   ASSERT_TRUE(connection.has_value());
   // Keep writing: once STOP_SENDING arrives a write (possibly one waiting for acks) fails.
+  std::optional<Stream> stream;
   auto result = run_on(client.executor(), [&]() -> Awaitable<Result<int>> {
-    auto stream = co_await connection->open_bi();
-    if (!stream) co_return Unexpected{stream.error()};
+    auto opened = co_await connection->open_bi();
+    if (!opened) co_return Unexpected{opened.error()};
+    stream = *opened;
     Bytes chunk(64 * 1024, 0x5a);
     for (int i = 0; i < 4096; ++i) {  // 256 MiB at most: far more than any window
       auto wrote = co_await stream->write(chunk);
@@ -178,6 +181,24 @@ TEST(StreamControl, PeerStopFailsLaterWrites) {
   EXPECT_NE(result->error().message().find("STOP_SENDING"), std::string::npos)
       << result->error().message();
   EXPECT_EQ(read_after_stop.take(), Errc::StreamReset);
+  // Once the stream has closed (our RESET_STREAM acknowledged, the peer's FIN in), the code is
+  // known and later writes carry it. Checked every 5 ms against a 5 s deadline.
+  auto with_code = run_on(client.executor(), [&]() -> Awaitable<std::string> {
+    auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer timer(executor);
+    std::string message;
+    for (int i = 0; i < 1000; ++i) {
+      auto wrote = co_await stream->write(as_bytes("x"));
+      if (!wrote) message = wrote.error().message();
+      if (message.find("code 9") != std::string::npos) break;
+      timer.expires_after(5ms);
+      co_await timer.async_wait(use_tuple);
+    }
+    co_return message;
+  }());
+  ASSERT_TRUE(with_code.has_value());
+  EXPECT_NE(with_code->find("with code 9"), std::string::npos) << *with_code;
+  stream.reset();
   close_on(client, *connection);
 }
 
