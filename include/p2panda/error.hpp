@@ -82,6 +82,13 @@ enum class Errc {
   // Everything else.
   InvalidArgument,
   Io,
+  // QUIC transport (src/net, docs/net.md "Errors"). Appended so earlier values keep their numbers.
+  ConnectionClosed,    // closed gracefully by us or the peer; the message has code and reason
+  ConnectionLost,      // nothing heard from the peer within the idle timeout
+  TimedOut,            // the handshake did not finish in time
+  TlsRefused,          // the peer refused our key or ALPN, or we refused theirs
+  StreamReset,         // the stream was reset or stopped (RESET_STREAM / STOP_SENDING)
+  TooManyConnections,  // a connection limit (per peer or per endpoint) is reached
 };
 
 // Stable name of a code, e.g. "BacklinkMismatch". Never empty.

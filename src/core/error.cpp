@@ -78,6 +78,12 @@ std::string_view errc_name(Errc code) {
     P2PANDA_ERRC_NAME(NodeShutDown)
     P2PANDA_ERRC_NAME(InvalidArgument)
     P2PANDA_ERRC_NAME(Io)
+    P2PANDA_ERRC_NAME(ConnectionClosed)
+    P2PANDA_ERRC_NAME(ConnectionLost)
+    P2PANDA_ERRC_NAME(TimedOut)
+    P2PANDA_ERRC_NAME(TlsRefused)
+    P2PANDA_ERRC_NAME(StreamReset)
+    P2PANDA_ERRC_NAME(TooManyConnections)
 #undef P2PANDA_ERRC_NAME
   }
   return "Unknown";

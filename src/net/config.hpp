@@ -24,8 +24,17 @@ struct TransportConfig {
   std::uint64_t connection_window = 4 << 20;
   std::uint64_t max_stream_window = 16 << 20;
   std::uint64_t max_connection_window = 24 << 20;
-  // How many bidirectional streams the peer may open at once.
+  // How many bidirectional and unidirectional streams the peer may open at once. A peer over the
+  // limit waits for credit (open_bi()/open_uni() block), it does not fail.
   std::uint64_t max_bidi_streams = 100;
+  std::uint64_t max_uni_streams = 100;
+  // Live connections (either direction, handshaking ones included) to one peer node id. An extra
+  // outgoing one fails with TooManyConnections; an extra incoming one is closed after the
+  // handshake with CONNECTION_REFUSED and a reason naming the limit.
+  std::size_t max_connections_per_peer = 8;
+  // Live connections of the endpoint. Extra outgoing: TooManyConnections; extra incoming Initials
+  // are answered statelessly with CONNECTION_REFUSED.
+  std::size_t max_connections = 1024;
   // Bytes a writer may have queued but not yet acknowledged before write() waits.
   std::size_t send_buffer = 1 << 20;
 };
@@ -35,20 +44,48 @@ struct EndpointConfig {
   SocketAddress bind_v4{asio::ip::address_v4::loopback(), 0};  // port 0: any free port
   std::optional<SocketAddress> bind_v6;
   TransportConfig transport;
+  // Answer a client's first Initial with a Retry and create connection state only once the
+  // client echoes the token, proving it receives packets at its address (RFC 9000 8.1.2). Costs
+  // one round trip per handshake; the token key is random per endpoint.
+  bool validate_addresses = false;
+};
+
+// Options of Endpoint::connect().
+struct ConnectOptions {
+  // Return an established (or handshaking) outgoing connection to the same peer node id and ALPN
+  // instead of dialling again. false: always dial a fresh connection.
+  bool reuse = true;
+};
+
+// Counters of an endpoint, for tests and observability.
+struct EndpointStats {
+  std::size_t open_connections = 0;  // live connections, handshaking ones included
+  std::size_t connection_ids = 0;    // entries in the connection-id routing map
+  std::uint64_t packets_sent = 0;    // UDP datagrams handed to the kernel
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t packets_received = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t handshakes_completed = 0;
+  std::uint64_t connections_refused = 0;  // over a connection limit (incoming)
+  std::uint64_t retries_sent = 0;
+  std::uint64_t version_negotiations_sent = 0;
 };
 
 // How a connection ended.
 struct CloseInfo {
   enum class Kind {
-    Local,        // we called close()
-    Peer,         // the peer sent CONNECTION_CLOSE with an application code
-    Transport,    // a QUIC or TLS error (ours or the peer's), see `code` and `reason`
-    IdleTimeout,  // nothing heard from the peer within the idle timeout
-    Endpoint,     // our endpoint shut down
+    Local,             // we called close()
+    Peer,              // the peer sent CONNECTION_CLOSE with an application code
+    Transport,         // a QUIC or TLS error (ours or the peer's), see `code` and `reason`
+    IdleTimeout,       // nothing heard from the peer within the idle timeout
+    HandshakeTimeout,  // the handshake did not finish within TransportConfig::handshake_timeout
+    Endpoint,          // our endpoint shut down
   };
   Kind kind = Kind::Local;
   std::uint64_t code = 0;
   std::string reason;
+  // Transport only: the peer sent this CONNECTION_CLOSE (false: we closed on an error we saw).
+  bool remote = false;
 
   std::string to_string() const;
 };

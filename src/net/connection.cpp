@@ -12,50 +12,43 @@ Result<void> check_thread(const asio::any_io_executor& executor) {
 
 }  // namespace
 
-std::string CloseInfo::to_string() const {
-  switch (kind) {
-    case Kind::Local:
-      return "closed locally with code " + std::to_string(code) + " (" + reason + ")";
-    case Kind::Peer:
-      return "closed by peer with code " + std::to_string(code) + " (" + reason + ")";
-    case Kind::Transport:
-      return "transport error " + std::to_string(code) + ": " + reason;
-    case Kind::IdleTimeout:
-      return "idle timeout: " + reason;
-    case Kind::Endpoint:
-      return "endpoint shut down";
-  }
-  return "closed";
-}
-
 Connection::Connection(std::shared_ptr<ConnectionImpl> impl) : impl_(std::move(impl)) {}
 
 const PublicKey& Connection::remote_id() const { return impl_->remote_id(); }
 const Bytes& Connection::alpn() const { return impl_->alpn(); }
 SocketAddress Connection::remote_address() const { return impl_->remote_address(); }
 
-Awaitable<Result<Stream>> Connection::open_bi() {
+namespace {
+
+Awaitable<Result<Stream>> open_stream(std::shared_ptr<ConnectionImpl> impl, bool bidi) {
   auto executor = co_await asio::this_coro::executor;
   auto ok = check_thread(executor);
   if (!ok) co_return Unexpected{std::move(ok).error()};
   for (;;) {
-    auto opened = impl_->open_bidi();
+    auto opened = impl->open_stream(bidi);
     if (!opened) co_return Unexpected{std::move(opened).error()};
-    if (*opened) co_return Stream(impl_, std::move(*opened));
-    co_await impl_->events().wait();
+    if (*opened) co_return Stream(impl, std::move(*opened));
+    co_await impl->events().wait();  // the peer's stream limit: wait for MAX_STREAMS
   }
 }
 
-Awaitable<Result<Stream>> Connection::accept_bi() {
+Awaitable<Result<Stream>> accept_stream(std::shared_ptr<ConnectionImpl> impl, bool bidi) {
   auto executor = co_await asio::this_coro::executor;
   auto ok = check_thread(executor);
   if (!ok) co_return Unexpected{std::move(ok).error()};
   for (;;) {
-    if (auto stream = impl_->pop_incoming_bidi()) co_return Stream(impl_, std::move(stream));
-    if (!impl_->alive()) co_return Unexpected{impl_->error()};
-    co_await impl_->events().wait();
+    if (auto stream = impl->pop_incoming(bidi)) co_return Stream(impl, std::move(stream));
+    if (!impl->alive()) co_return Unexpected{impl->error()};
+    co_await impl->events().wait();
   }
 }
+
+}  // namespace
+
+Awaitable<Result<Stream>> Connection::open_bi() { return open_stream(impl_, true); }
+Awaitable<Result<Stream>> Connection::accept_bi() { return accept_stream(impl_, true); }
+Awaitable<Result<Stream>> Connection::open_uni() { return open_stream(impl_, false); }
+Awaitable<Result<Stream>> Connection::accept_uni() { return accept_stream(impl_, false); }
 
 void Connection::close(std::uint64_t code, std::string_view reason) { impl_->close(code, reason); }
 

@@ -3,8 +3,12 @@
 // remote_id() is the peer's verified Ed25519 node id, alpn() the protocol the handshake agreed on.
 // Copyable handle; the connection lives while its endpoint has it open or a handle exists. Every
 // awaitable REQUIRES running on the endpoint's executor (otherwise InvalidArgument). Once the
-// connection is gone (closed by either side, idle timeout, endpoint shut down) every pending and
-// later operation fails with Io; close_info() says why.
+// connection is gone every pending and later operation fails; the code says why (docs/net.md
+// "Errors"): ConnectionClosed (closed by either side, endpoint shut down), ConnectionLost (idle
+// timeout), TimedOut (handshake), TlsRefused, Io (protocol error). close_info() has the detail.
+//
+// Endpoint::connect() may hand the same connection to several callers (ConnectOptions::reuse):
+// close() then closes it for all of them.
 #pragma once
 
 #include <cstdint>
@@ -35,8 +39,13 @@ class Connection {
   // Opens a bidirectional stream, waiting while the peer's stream limit is reached. The peer
   // sees the stream when the first byte (or FIN) arrives.
   Awaitable<Result<Stream>> open_bi();
-  // The next stream the peer opened.
+  // The next bidirectional stream the peer opened.
   Awaitable<Result<Stream>> accept_bi();
+  // Opens a send-only stream (reads on it fail with InvalidArgument), waiting while the peer's
+  // unidirectional stream limit (its TransportConfig::max_uni_streams) is reached.
+  Awaitable<Result<Stream>> open_uni();
+  // The next unidirectional stream the peer opened: receive-only (writes fail, InvalidArgument).
+  Awaitable<Result<Stream>> accept_uni();
   // Sends CONNECTION_CLOSE with an application code and reason; pending operations fail at once.
   // Queued but unacknowledged stream data is discarded. No-op when already closed.
   // REQUIRES: called on the endpoint's executor.
@@ -44,6 +53,9 @@ class Connection {
   // Completes when the connection is gone, saying how it ended.
   Awaitable<CloseInfo> closed();
   std::optional<CloseInfo> close_info() const;
+
+  // Handles are equal when they refer to the same connection (as reuse hands out).
+  bool operator==(const Connection& other) const { return impl_ == other.impl_; }
 
  private:
   std::shared_ptr<ConnectionImpl> impl_;

@@ -95,6 +95,7 @@ ngtcp2_callbacks make_callbacks(bool server) {
   cb.stream_reset = stream_reset;
   cb.stream_stop_sending = stream_stop_sending;
   cb.extend_max_local_streams_bidi = extend_max_local_streams;
+  cb.extend_max_local_streams_uni = extend_max_local_streams;
   cb.extend_max_stream_data = extend_max_stream_data;
   cb.rand = random_bytes;
   cb.get_new_connection_id = get_new_connection_id;
@@ -114,21 +115,24 @@ int ConnectionImpl::on_handshake_completed() {
   if (!tls_->peer_key()) return NGTCP2_ERR_CALLBACK_FAILURE;  // verification never ran
   alpn_ = tls_->selected_alpn();
   if (alpn_.empty()) return NGTCP2_ERR_CALLBACK_FAILURE;  // ALPN is mandatory
-  if (server_ && !endpoint_->has_protocol(alpn_)) return NGTCP2_ERR_CALLBACK_FAILURE;
   remote_id_ = *tls_->peer_key();
+  if (server_) {
+    // The client's key is known only now, so the per-peer limit is checked here.
+    refusal_ = endpoint_->admit(*this);
+    if (refusal_) return 0;
+  }
   handshake_done_ = true;
+  endpoint_->count_handshake();
   events_.notify_all();
   if (server_) endpoint_->on_accepted(shared_from_this());
   return 0;
 }
 
 int ConnectionImpl::on_stream_open(std::int64_t id) {
-  auto stream = std::make_shared<StreamState>(id);
+  auto stream = std::make_shared<StreamState>(id, false);
   streams_[id] = stream;
-  if (is_bidi(id)) {
-    incoming_bidi_.push_back(std::move(stream));
-    events_.notify_all();
-  }
+  (is_bidi(id) ? incoming_bidi_ : incoming_uni_).push_back(std::move(stream));
+  events_.notify_all();
   return 0;
 }
 
@@ -136,8 +140,14 @@ int ConnectionImpl::on_stream_data(std::int64_t id, std::uint32_t flags, ByteSpa
   auto it = streams_.find(id);
   if (it == streams_.end()) return 0;
   it->second->append(data);
-  if (flags & NGTCP2_STREAM_DATA_FLAG_FIN) it->second->fin_received = true;
+  if (flags & NGTCP2_STREAM_DATA_FLAG_FIN) {
+    it->second->fin_received = true;
+    if (it->second->receive_only) credit_remote_stream(*it->second);
+  }
   it->second->notifier.notify_all();
+  // A finished receive-only stream gets no more callbacks (ngtcp2 0.12.1 never closes it), so
+  // only the application's handle needs its state now.
+  if (it->second->receive_only && it->second->fin_received) streams_.erase(it);
   return 0;
 }
 
@@ -154,32 +164,56 @@ int ConnectionImpl::on_stream_close(std::int64_t id, std::optional<std::uint64_t
   if (it == streams_.end()) return 0;
   auto stream = it->second;
   stream->closed = true;
-  if (app_code && !stream->fin_received && !stream->reset_code) stream->reset_code = app_code;
+  if (app_code && !stream->send_only && !stream->fin_received && !stream->reset_code) {
+    stream->reset_code = app_code;
+  }
+  // A stream closing with a code while our sending side was unfinished: the peer stopped it.
+  bool send_unfinished = !stream->fin_sent || stream->acked < stream->written;
+  if (app_code && !stream->receive_only && !stream->local_reset_code &&
+      (stream->peer_stopped || send_unfinished)) {
+    stream->peer_stopped = true;
+    stream->stop_code = app_code;
+  }
   streams_.erase(it);
   stream->notifier.notify_all();
-  if (!ngtcp2_conn_is_local_stream(conn_, id)) {
-    if (is_bidi(id)) {
-      ngtcp2_conn_extend_max_streams_bidi(conn_, 1);
-    } else {
-      ngtcp2_conn_extend_max_streams_uni(conn_, 1);
-    }
-  }
+  if (!ngtcp2_conn_is_local_stream(conn_, id)) credit_remote_stream(*stream);
   return 0;
+}
+
+// Returns the slot of a finished remote stream to the peer. ngtcp2 0.12.1 never closes a remote
+// unidirectional stream (fixed upstream in 0.14.0, commit 1d591bde), so for those we do it when
+// the last byte arrived or the stream was reset, and `credited` keeps a later close from doing
+// it twice.
+void ConnectionImpl::credit_remote_stream(StreamState& stream) {
+  if (stream.credited) return;
+  stream.credited = true;
+  if (is_bidi(stream.id)) {
+    ngtcp2_conn_extend_max_streams_bidi(conn_, 1);
+  } else {
+    ngtcp2_conn_extend_max_streams_uni(conn_, 1);
+  }
 }
 
 int ConnectionImpl::on_stream_reset(std::int64_t id, std::uint64_t app_code) {
   auto it = streams_.find(id);
   if (it == streams_.end()) return 0;
   it->second->reset_code = app_code;
+  // Unread bytes are discarded (RFC 9000 3.2 allows it), so their connection credit goes back.
+  std::size_t unread = it->second->drop_received();
+  if (unread > 0) ngtcp2_conn_extend_max_offset(conn_, unread);
   it->second->notifier.notify_all();
+  if (it->second->receive_only) {
+    credit_remote_stream(*it->second);
+    streams_.erase(it);  // as for a FIN: nothing more will arrive on it
+  }
   return 0;
 }
 
-int ConnectionImpl::on_stream_stop_sending(std::int64_t id, std::uint64_t app_code) {
+// ngtcp2 0.12 calls this when *we* stop reading (Stream::stop, already recorded), not when the
+// peer sends STOP_SENDING.
+int ConnectionImpl::on_stream_stop_sending(std::int64_t id, std::uint64_t) {
   auto it = streams_.find(id);
-  if (it == streams_.end()) return 0;
-  it->second->stop_code = app_code;
-  it->second->notifier.notify_all();
+  if (it != streams_.end()) it->second->notifier.notify_all();
   return 0;
 }
 
@@ -215,40 +249,6 @@ int ConnectionImpl::on_remove_connection_id(const ngtcp2_cid* cid) {
 void ConnectionImpl::wake_all() {
   events_.notify_all();
   for (auto& [id, stream] : streams_) stream->notifier.notify_all();
-}
-
-Result<std::shared_ptr<StreamState>> ConnectionImpl::open_bidi() {
-  if (!alive()) return Unexpected{error()};
-  std::int64_t id = -1;
-  int rv = ngtcp2_conn_open_bidi_stream(conn_, &id, nullptr);
-  if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED) return std::shared_ptr<StreamState>();
-  if (rv != 0) return fail(Errc::Io, std::string("open stream: ") + ngtcp2_strerror(rv));
-  auto stream = std::make_shared<StreamState>(id);
-  streams_[id] = stream;
-  return stream;
-}
-
-std::shared_ptr<StreamState> ConnectionImpl::pop_incoming_bidi() {
-  if (incoming_bidi_.empty()) return nullptr;
-  auto stream = std::move(incoming_bidi_.front());
-  incoming_bidi_.pop_front();
-  return stream;
-}
-
-void ConnectionImpl::queue_send(StreamState& stream) {
-  if (!alive()) return;
-  if (!stream.queued && !stream.blocked && stream.has_pending_send()) {
-    stream.queued = true;
-    send_queue_.push_back(stream.id);
-  }
-  schedule_flush();
-}
-
-void ConnectionImpl::consumed(StreamState& stream, std::size_t bytes) {
-  if (!alive() || bytes == 0) return;
-  if (!stream.closed) ngtcp2_conn_extend_max_stream_offset(conn_, stream.id, bytes);
-  ngtcp2_conn_extend_max_offset(conn_, bytes);
-  schedule_flush();
 }
 
 }  // namespace p2panda::net

@@ -76,7 +76,7 @@ void ConnectionImpl::fill_params(ngtcp2_transport_params& params) const {
   params.initial_max_stream_data_uni = config_.stream_window;
   params.initial_max_data = config_.connection_window;
   params.initial_max_streams_bidi = config_.max_bidi_streams;
-  params.initial_max_streams_uni = 0;  // no unidirectional streams yet
+  params.initial_max_streams_uni = config_.max_uni_streams;
   params.max_idle_timeout =
       static_cast<ngtcp2_duration>(config_.idle_timeout.count()) * NGTCP2_MILLISECONDS;
 }
@@ -91,8 +91,12 @@ Result<void> ConnectionImpl::finish_setup(int rv) {
   return {};
 }
 
-Result<std::shared_ptr<ConnectionImpl>> ConnectionImpl::client(Setup setup) {
+Result<std::shared_ptr<ConnectionImpl>> ConnectionImpl::client(Setup setup,
+                                                              const PublicKey& expected,
+                                                              Bytes alpn) {
   std::shared_ptr<ConnectionImpl> self(new ConnectionImpl(std::move(setup), false));
+  self->remote_id_ = expected;
+  self->alpn_ = std::move(alpn);
   ngtcp2_settings settings;
   self->fill_settings(settings);
   ngtcp2_transport_params params;
@@ -110,13 +114,23 @@ Result<std::shared_ptr<ConnectionImpl>> ConnectionImpl::client(Setup setup) {
 }
 
 Result<std::shared_ptr<ConnectionImpl>> ConnectionImpl::server(Setup setup,
-                                                              const ngtcp2_pkt_hd& header) {
+                                                              const ngtcp2_pkt_hd& header,
+                                                              const RetryProof* proof) {
   std::shared_ptr<ConnectionImpl> self(new ConnectionImpl(std::move(setup), true));
   ngtcp2_settings settings;
   self->fill_settings(settings);
   ngtcp2_transport_params params;
   self->fill_params(params);
   params.original_dcid = header.dcid;
+  if (proof != nullptr) {
+    // The client proved its address: ngtcp2 lifts the anti-amplification limit, and both ids
+    // go into the transport parameters so the client can check that the Retry came from us.
+    settings.token.base = const_cast<std::uint8_t*>(proof->token.data());
+    settings.token.len = proof->token.size();
+    params.original_dcid = proof->original_dcid;
+    params.retry_scid = proof->retry_scid;
+    params.retry_scid_present = 1;
+  }
   ngtcp2_cid scid = random_cid();
   int rv = ngtcp2_conn_server_new(&self->conn_, &header.scid, &scid, &self->path_.path,
                                   header.version, &callbacks(true), &settings, &params, nullptr,
@@ -136,83 +150,13 @@ void ConnectionImpl::on_datagram(const SocketAddress& from, ByteSpan datagram) {
   ngtcp2_path path{to_addr(socket_->local()), to_addr(from), nullptr};
   ngtcp2_pkt_info info{};
   int rv = ngtcp2_conn_read_pkt(conn_, &path, &info, datagram.data(), datagram.size(), now_ns());
-  if (rv != 0) handle_read_error(rv);
-}
-
-void ConnectionImpl::handle_read_error(int rv) {
-  if (rv == NGTCP2_ERR_DRAINING) {  // the peer closed the connection
-    ngtcp2_connection_close_error ccerr;
-    ngtcp2_conn_get_connection_close_error(conn_, &ccerr);
-    CloseInfo info;
-    info.kind = ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION
-                    ? CloseInfo::Kind::Peer
-                    : CloseInfo::Kind::Transport;
-    info.code = ccerr.error_code;
-    info.reason.assign(reinterpret_cast<const char*>(ccerr.reason), ccerr.reasonlen);
-    if (info.kind == CloseInfo::Kind::Transport) info.reason = "peer closed: " + info.reason;
-    terminate(std::move(info));
-    return;
+  if (rv != 0) {
+    handle_read_error(rv);
+  } else if (refusal_) {
+    auto [code, reason] = std::move(*refusal_);
+    refusal_.reset();
+    close_transport(code, reason);
   }
-  if (rv == NGTCP2_ERR_CRYPTO) {  // TLS refused the peer (or the peer's TLS data)
-    std::uint8_t alert = ngtcp2_conn_get_tls_alert(conn_);
-    std::string reason = tls_->refusal().empty() ? "TLS handshake failed" : tls_->refusal();
-    ngtcp2_connection_close_error ccerr;
-    ngtcp2_connection_close_error_default(&ccerr);
-    ngtcp2_connection_close_error_set_transport_error_tls_alert(&ccerr, alert, nullptr, 0);
-    send_close(ccerr);
-    terminate(CloseInfo{CloseInfo::Kind::Transport, NGTCP2_CRYPTO_ERROR | alert, reason});
-    return;
-  }
-  if (rv == NGTCP2_ERR_DROP_CONN) {
-    terminate(CloseInfo{CloseInfo::Kind::Transport, 0, "connection dropped"});
-    return;
-  }
-  close_with_error(rv);
-}
-
-void ConnectionImpl::close_with_error(int liberr) {
-  ngtcp2_connection_close_error ccerr;
-  ngtcp2_connection_close_error_default(&ccerr);
-  ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, liberr, nullptr, 0);
-  send_close(ccerr);
-  terminate(CloseInfo{CloseInfo::Kind::Transport, ccerr.error_code, ngtcp2_strerror(liberr)});
-}
-
-void ConnectionImpl::send_close(const ngtcp2_connection_close_error& ccerr) {
-  if (ngtcp2_conn_is_in_closing_period(conn_) || ngtcp2_conn_is_in_draining_period(conn_)) return;
-  std::uint8_t packet[kMaxPacket];
-  ngtcp2_path_storage ps;
-  ngtcp2_path_storage_zero(&ps);
-  ngtcp2_pkt_info info{};
-  auto n = ngtcp2_conn_write_connection_close(conn_, &ps.path, &info, packet, sizeof packet,
-                                              &ccerr, now_ns());
-  if (n > 0) socket_->send(remote_, ByteSpan(packet, static_cast<std::size_t>(n)));
-}
-
-void ConnectionImpl::close(std::uint64_t code, std::string_view reason) {
-  if (!alive()) return;
-  ngtcp2_connection_close_error ccerr;
-  ngtcp2_connection_close_error_default(&ccerr);
-  ngtcp2_connection_close_error_set_application_error(
-      &ccerr, code, reinterpret_cast<const std::uint8_t*>(reason.data()), reason.size());
-  send_close(ccerr);
-  terminate(CloseInfo{CloseInfo::Kind::Local, code, std::string(reason)});
-}
-
-void ConnectionImpl::terminate(CloseInfo info) {
-  if (close_info_) return;
-  auto self = shared_from_this();  // the endpoint's map may hold the last reference
-  close_info_ = std::move(info);
-  timer_.reset();
-  wake_all();
-  endpoint_->remove(*this);
-}
-
-Error ConnectionImpl::error() const {
-  if (!close_info_) return Error(Errc::Io, "connection is open");
-  auto code = handshake_done_ ? Errc::Io : Errc::HandshakeRejected;
-  if (close_info_->kind == CloseInfo::Kind::Endpoint) code = Errc::Io;
-  return Error(code, close_info_->to_string());
 }
 
 void ConnectionImpl::schedule_flush() {
@@ -269,6 +213,7 @@ void ConnectionImpl::flush() {
     if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
         n == NGTCP2_ERR_STREAM_NOT_FOUND) {
       stream->blocked = n == NGTCP2_ERR_STREAM_DATA_BLOCKED;
+      if (n == NGTCP2_ERR_STREAM_SHUT_WR) stream->on_write_shut();
       if (n != NGTCP2_ERR_STREAM_DATA_BLOCKED) stream->fin_sent = true;  // nothing more to send
       stream->queued = false;
       send_queue_.pop_front();
@@ -329,7 +274,7 @@ void ConnectionImpl::on_timer() {
   if (rv == NGTCP2_ERR_IDLE_CLOSE) {
     terminate(CloseInfo{CloseInfo::Kind::IdleTimeout, 0, "no packets from the peer"});
   } else if (rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
-    terminate(CloseInfo{CloseInfo::Kind::Transport, 0, "handshake timed out"});
+    terminate(CloseInfo{CloseInfo::Kind::HandshakeTimeout, 0, "handshake timed out"});
   } else if (rv != 0) {
     close_with_error(rv);
   } else {

@@ -41,10 +41,22 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
     std::unique_ptr<TlsSession> tls;
   };
 
-  // Errors: HandshakeRejected or Io when ngtcp2 refuses the parameters.
-  static Result<std::shared_ptr<ConnectionImpl>> client(Setup setup);
-  // `header` is the client's first Initial packet, as decoded by ngtcp2_accept.
-  static Result<std::shared_ptr<ConnectionImpl>> server(Setup setup, const ngtcp2_pkt_hd& header);
+  // What a valid Retry token proved about a client's Initial (see EndpointImpl::accept).
+  struct RetryProof {
+    ngtcp2_cid original_dcid;  // the client's first destination id, before our Retry
+    ngtcp2_cid retry_scid;     // the id we chose in the Retry (the Initial's destination id now)
+    ByteSpan token;
+  };
+
+  // `expected` and `alpn` are what the client asked for; remote_id() and alpn() report them
+  // before the handshake completes (so concurrent connects can find and share this one).
+  // Errors: Io when ngtcp2 refuses the parameters.
+  static Result<std::shared_ptr<ConnectionImpl>> client(Setup setup, const PublicKey& expected,
+                                                        Bytes alpn);
+  // `header` is the client's first Initial packet, as decoded by ngtcp2_accept; `proof` is set
+  // when the Initial carried a valid Retry token.
+  static Result<std::shared_ptr<ConnectionImpl>> server(Setup setup, const ngtcp2_pkt_hd& header,
+                                                        const RetryProof* proof);
   ~ConnectionImpl();
 
   bool is_server() const { return server_; }
@@ -68,14 +80,22 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   Notifier& events() { return events_; }
   const PublicKey& remote_id() const { return remote_id_; }
   const Bytes& alpn() const { return alpn_; }
+  // True when remote_id() names the peer: a client knows it from the start (the key it dialled),
+  // a server once the handshake verified the client's key.
+  bool peer_known() const { return !server_ || handshake_done_; }
   // Sends CONNECTION_CLOSE with an application code and drops the connection.
   void close(std::uint64_t code, std::string_view reason);
+  // Sends CONNECTION_CLOSE with a transport error code (e.g. CONNECTION_REFUSED) and drops it.
+  void close_transport(std::uint64_t code, std::string_view reason);
   // Drops the connection without sending anything; wakes all waiters.
   void terminate(CloseInfo info);
 
-  // Streams. open_bidi returns nullptr while the peer's stream limit is reached.
-  Result<std::shared_ptr<StreamState>> open_bidi();
-  std::shared_ptr<StreamState> pop_incoming_bidi();
+  // Streams. open_stream returns nullptr while the peer's stream limit is reached.
+  Result<std::shared_ptr<StreamState>> open_stream(bool bidi);
+  std::shared_ptr<StreamState> pop_incoming(bool bidi);
+  // RESET_STREAM / STOP_SENDING with an application code. Errors: as error() when closed.
+  Result<void> reset_stream(StreamState& stream, std::uint64_t code);
+  Result<void> stop_stream(StreamState& stream, std::uint64_t code);
   void queue_send(StreamState& stream);
   void consumed(StreamState& stream, std::size_t bytes);
   std::size_t send_buffer() const { return config_.send_buffer; }
@@ -92,6 +112,7 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   int on_new_connection_id(ngtcp2_cid* cid, std::uint8_t* token, std::size_t length);
   int on_remove_connection_id(const ngtcp2_cid* cid);
   void wake_all();
+  void credit_remote_stream(StreamState& stream);
 
   static const ngtcp2_callbacks& callbacks(bool server);
 
@@ -103,6 +124,7 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   void handle_read_error(int rv);
   void close_with_error(int liberr);
   void send_close(const ngtcp2_connection_close_error& ccerr);
+  CloseInfo peer_close_info() const;
   void arm_timer();
   void on_timer();
   StreamState* next_sendable();
@@ -123,11 +145,16 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   std::map<std::int64_t, std::shared_ptr<StreamState>> streams_;
   std::deque<std::int64_t> send_queue_;
   std::deque<std::shared_ptr<StreamState>> incoming_bidi_;
+  std::deque<std::shared_ptr<StreamState>> incoming_uni_;
 
   bool handshake_done_ = false;
   PublicKey remote_id_;
   Bytes alpn_;
   std::optional<CloseInfo> close_info_;
+  // Set by the endpoint when it refuses a verified client (a limit, an ALPN unregistered since);
+  // the connection is closed with it as soon as ngtcp2 returns from the packet that completed
+  // the handshake (ngtcp2 cannot write from inside its callback).
+  std::optional<std::pair<std::uint64_t, std::string>> refusal_;
   Notifier events_;
 };
 

@@ -31,8 +31,10 @@ void Endpoint::register_protocol(ByteSpan alpn, ProtocolHandler handler) {
 }
 
 Awaitable<Result<Connection>> Endpoint::connect(SocketAddress address, PublicKey expected,
-                                                Bytes alpn) {
-  return impl_->connect(address, expected, std::move(alpn));
+                                                Bytes alpn, ConnectOptions options) {
+  return impl_->connect(address, expected, std::move(alpn), options);
 }
+
+EndpointStats Endpoint::stats() const { return impl_->stats(); }
 
 }  // namespace p2panda::net

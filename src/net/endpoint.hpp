@@ -26,8 +26,8 @@ class EndpointImpl;
 
 class Endpoint {
  public:
-  // Binds the sockets and starts the endpoint thread. Errors: Io when binding fails,
-  // HandshakeRejected when GnuTLS refuses the key.
+  // Binds the sockets and starts the endpoint thread. Errors: Io when binding fails or GnuTLS
+  // refuses the key.
   static Result<Endpoint> bind(EndpointConfig config);
 
   Endpoint(Endpoint&&) noexcept;
@@ -44,10 +44,20 @@ class Endpoint {
   // unregistered ALPN are refused during the handshake.
   void register_protocol(ByteSpan alpn, ProtocolHandler handler);
 
-  // Dials `address` and completes the handshake. Errors: HandshakeRejected when the peer presents
-  // another key than `expected`, refuses the ALPN or our key, or the handshake times out;
-  // InvalidArgument for an empty ALPN, an address family we did not bind, or the wrong thread.
-  Awaitable<Result<Connection>> connect(SocketAddress address, PublicKey expected, Bytes alpn);
+  // Dials `address` and completes the handshake. With options.reuse (the default) an outgoing
+  // connection to the same `expected` node id and ALPN that is established or still
+  // handshaking is returned instead (concurrent connects share one handshake; `address` is not
+  // compared). Errors: TlsRefused when the peer presents another key than `expected`, or refuses
+  // the ALPN or our key; TimedOut when the handshake does not finish within
+  // TransportConfig::handshake_timeout; TooManyConnections at max_connections_per_peer or
+  // max_connections; InvalidArgument for an empty or too long ALPN, an address family we did
+  // not bind, or the wrong thread; ConnectionClosed when the peer closes it during the handshake.
+  Awaitable<Result<Connection>> connect(SocketAddress address, PublicKey expected, Bytes alpn,
+                                        ConnectOptions options = {});
+
+  // Counters and sizes (open connections, connection ids, packets and bytes). Any thread; from
+  // outside the endpoint thread it waits for that thread to answer.
+  EndpointStats stats() const;
 
  private:
   explicit Endpoint(std::unique_ptr<EndpointImpl> impl);

@@ -1,6 +1,7 @@
 #include "net/endpoint_impl.hpp"
 
 #include <algorithm>
+#include <future>
 
 #include <gnutls/crypto.h>
 
@@ -16,6 +17,7 @@ Result<std::unique_ptr<EndpointImpl>> EndpointImpl::bind(EndpointConfig config) 
   if (!identity) return Unexpected{std::move(identity).error()};
   impl->identity_ = std::move(*identity);
   gnutls_rnd(GNUTLS_RND_KEY, impl->reset_secret_.data(), impl->reset_secret_.size());
+  gnutls_rnd(GNUTLS_RND_KEY, impl->token_secret_.data(), impl->token_secret_.size());
   auto v4 = UdpSocket::open(impl->io_, impl->config_.bind_v4);
   if (!v4) return Unexpected{std::move(v4).error()};
   impl->v4_ = std::move(*v4);
@@ -54,11 +56,12 @@ void EndpointImpl::stop() {
   if (!thread_.joinable()) return;
   asio::post(io_, [this] {
     std::vector<std::shared_ptr<ConnectionImpl>> all;
-    for (auto& [cid, connection] : connections_) all.push_back(connection);
+    for (auto& [key, connection] : live_) all.push_back(connection);
     for (auto& connection : all) {
       connection->terminate(CloseInfo{CloseInfo::Kind::Endpoint, 0, "endpoint shut down"});
     }
     connections_.clear();
+    live_.clear();
     touched_.clear();
     v4_->close();
     if (v6_) v6_->close();
@@ -91,15 +94,21 @@ void EndpointImpl::register_cid(const Bytes& cid, std::shared_ptr<ConnectionImpl
 
 void EndpointImpl::unregister_cid(const Bytes& cid) { connections_.erase(cid); }
 
-void EndpointImpl::remove(const ConnectionImpl& connection) {
+void EndpointImpl::remove(ConnectionImpl& connection) {
   for (const auto& cid : connection.source_ids()) connections_.erase(cid);
+  live_.erase(&connection);
 }
 
 void EndpointImpl::on_datagram(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram) {
+  ++stats_.packets_received;
+  stats_.bytes_received += datagram.size();
   ngtcp2_version_cid vc;
-  if (ngtcp2_pkt_decode_version_cid(&vc, datagram.data(), datagram.size(), kCidLength) != 0) {
-    return;  // not QUIC v1 (version negotiation is not implemented)
+  int rv = ngtcp2_pkt_decode_version_cid(&vc, datagram.data(), datagram.size(), kCidLength);
+  if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
+    send_version_negotiation(socket, from, vc);
+    return;
   }
+  if (rv != 0) return;  // not a QUIC packet we can parse
   auto it = connections_.find(Bytes(vc.dcid, vc.dcid + vc.dcidlen));
   if (it == connections_.end()) {
     accept(socket, from, datagram);
@@ -110,18 +119,6 @@ void EndpointImpl::on_datagram(UdpSocket& socket, const SocketAddress& from, Byt
   if (std::find(touched_.begin(), touched_.end(), connection) == touched_.end()) {
     touched_.push_back(std::move(connection));
   }
-}
-
-void EndpointImpl::accept(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram) {
-  ngtcp2_pkt_hd header;
-  if (ngtcp2_accept(&header, datagram.data(), datagram.size()) != 0) return;
-  auto tls = TlsSession::server(identity_, protocols());
-  if (!tls) return;
-  auto connection = ConnectionImpl::server(
-      ConnectionImpl::Setup{this, &socket, from, config_.transport, std::move(*tls)}, header);
-  if (!connection) return;
-  (*connection)->on_datagram(from, datagram);
-  touched_.push_back(std::move(*connection));
 }
 
 void EndpointImpl::flush_touched() {
@@ -150,25 +147,103 @@ void EndpointImpl::on_accepted(std::shared_ptr<ConnectionImpl> connection) {
   });
 }
 
+std::size_t EndpointImpl::connections_to(const PublicKey& peer,
+                                         const ConnectionImpl* except) const {
+  std::size_t count = 0;
+  for (const auto& [key, connection] : live_) {
+    if (key != except && connection->peer_known() && connection->remote_id() == peer) ++count;
+  }
+  return count;
+}
+
+std::shared_ptr<ConnectionImpl> EndpointImpl::reusable(const PublicKey& peer,
+                                                       const Bytes& alpn) const {
+  // Only our own outgoing connections: on an accepted one the peer runs no handler for us.
+  for (const auto& [key, connection] : live_) {
+    if (!connection->is_server() && connection->alive() && connection->remote_id() == peer &&
+        connection->alpn() == alpn) {
+      return connection;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<std::pair<std::uint64_t, std::string>> EndpointImpl::admit(
+    const ConnectionImpl& connection) {
+  if (!has_protocol(connection.alpn())) {                  // unregistered while the handshake ran
+    constexpr std::uint64_t kNoApplicationProtocol = 120;  // TLS alert (RFC 7301)
+    return std::pair{NGTCP2_CRYPTO_ERROR | kNoApplicationProtocol,
+                     std::string("ALPN no longer registered")};
+  }
+  const std::size_t limit = config_.transport.max_connections_per_peer;
+  if (connections_to(connection.remote_id(), &connection) >= limit) {
+    ++stats_.connections_refused;
+    return std::pair{std::uint64_t{NGTCP2_CONNECTION_REFUSED},
+                     "too many connections from this peer (limit " + std::to_string(limit) + ")"};
+  }
+  return std::nullopt;
+}
+
 Awaitable<Result<Connection>> EndpointImpl::connect(SocketAddress address, PublicKey expected,
-                                                    Bytes alpn) {
+                                                    Bytes alpn, ConnectOptions options) {
   if (!io_.get_executor().running_in_this_thread()) {
     co_return fail(Errc::InvalidArgument, "connect() must run on the endpoint's executor");
   }
   UdpSocket* socket = address.address().is_v4() ? v4_.get() : v6_.get();
   if (socket == nullptr) co_return fail(Errc::InvalidArgument, "no socket bound for IPv6");
+  if (options.reuse) {
+    // An established connection, or one still handshaking: concurrent connects share it.
+    if (auto existing = reusable(expected, alpn)) co_return co_await await_handshake(existing);
+  }
+  if (live_.size() >= config_.transport.max_connections) {
+    co_return fail(Errc::TooManyConnections, "endpoint has " + std::to_string(live_.size()) +
+                                                 " connections (TransportConfig::max_connections)");
+  }
+  if (connections_to(expected, nullptr) >= config_.transport.max_connections_per_peer) {
+    co_return fail(Errc::TooManyConnections,
+                   "already " + std::to_string(config_.transport.max_connections_per_peer) +
+                       " connections to " + expected.to_hex() +
+                       " (TransportConfig::max_connections_per_peer)");
+  }
   auto tls = TlsSession::client(identity_, expected, alpn);
   if (!tls) co_return Unexpected{std::move(tls).error()};
   auto created = ConnectionImpl::client(
-      ConnectionImpl::Setup{this, socket, address, config_.transport, std::move(*tls)});
+      ConnectionImpl::Setup{this, socket, address, config_.transport, std::move(*tls)}, expected,
+      std::move(alpn));
   if (!created) co_return Unexpected{std::move(created).error()};
   auto connection = std::move(*created);
+  live_[connection.get()] = connection;
   connection->flush();
+  co_return co_await await_handshake(std::move(connection));
+}
+
+Awaitable<Result<Connection>> EndpointImpl::await_handshake(
+    std::shared_ptr<ConnectionImpl> connection) {
   while (connection->alive() && !connection->handshake_done()) {
     co_await connection->events().wait();
   }
   if (!connection->alive()) co_return Unexpected{connection->error()};
   co_return Connection(connection);
+}
+
+EndpointStats EndpointImpl::stats_here() const {
+  EndpointStats stats = stats_;
+  stats.open_connections = live_.size();
+  stats.connection_ids = connections_.size();
+  for (const UdpSocket* socket : {v4_.get(), v6_.get()}) {
+    if (socket == nullptr) continue;
+    stats.packets_sent += socket->packets_sent();
+    stats.bytes_sent += socket->bytes_sent();
+  }
+  return stats;
+}
+
+EndpointStats EndpointImpl::stats() {
+  if (io_.get_executor().running_in_this_thread()) return stats_here();
+  std::promise<EndpointStats> promise;
+  auto future = promise.get_future();
+  asio::post(io_, [this, &promise] { promise.set_value(stats_here()); });
+  return future.get();
 }
 
 }  // namespace p2panda::net

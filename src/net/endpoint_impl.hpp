@@ -1,5 +1,7 @@
 // EndpointImpl: the state behind Endpoint: io_context and its thread, sockets, TLS identity, the
-// connection-id map that routes datagrams to connections, and the ALPN registry.
+// connection-id map that routes datagrams to connections, the set of live connections (for
+// reuse, limits and stats), the ALPN registry, and the stateless replies (Version Negotiation,
+// Retry, refusals) sent before any connection exists.
 //
 // The registry is guarded by a mutex (register_protocol may come from any thread); everything else
 // is endpoint thread only.
@@ -37,12 +39,19 @@ class EndpointImpl {
 
   void register_protocol(Bytes alpn, ProtocolHandler handler);
   bool has_protocol(const Bytes& alpn) const;
-  Awaitable<Result<Connection>> connect(SocketAddress address, PublicKey expected, Bytes alpn);
+  Awaitable<Result<Connection>> connect(SocketAddress address, PublicKey expected, Bytes alpn,
+                                        ConnectOptions options);
+  // Any thread (hops onto the endpoint thread and waits when called from elsewhere).
+  EndpointStats stats();
 
   // For connections.
   void register_cid(const Bytes& cid, std::shared_ptr<ConnectionImpl> connection);
   void unregister_cid(const Bytes& cid);
-  void remove(const ConnectionImpl& connection);
+  void remove(ConnectionImpl& connection);
+  // A server connection verified its client: nullopt to admit it, or the transport error code
+  // and reason to close it with (a connection limit, an ALPN unregistered since).
+  std::optional<std::pair<std::uint64_t, std::string>> admit(const ConnectionImpl& connection);
+  void count_handshake() { ++stats_.handshakes_completed; }
   void on_accepted(std::shared_ptr<ConnectionImpl> connection);
   const std::array<std::uint8_t, 32>& reset_secret() const { return reset_secret_; }
 
@@ -54,16 +63,32 @@ class EndpointImpl {
   void accept(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram);
   void flush_touched();
   std::vector<Bytes> protocols() const;
+  EndpointStats stats_here() const;
+  std::size_t connections_to(const PublicKey& peer, const ConnectionImpl* except) const;
+  std::shared_ptr<ConnectionImpl> reusable(const PublicKey& peer, const Bytes& alpn) const;
+  Awaitable<Result<Connection>> await_handshake(std::shared_ptr<ConnectionImpl> connection);
+
+  // Stateless replies (endpoint_accept.cpp).
+  void send_version_negotiation(UdpSocket& socket, const SocketAddress& from,
+                                const ngtcp2_version_cid& vc);
+  void send_retry(UdpSocket& socket, const SocketAddress& from, const ngtcp2_pkt_hd& header);
+  void send_refusal(UdpSocket& socket, const SocketAddress& from, const ngtcp2_pkt_hd& header,
+                    std::uint64_t code, std::string_view reason);
 
   asio::io_context io_;  // first member: destroyed last
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   EndpointConfig config_;
   std::shared_ptr<TlsIdentity> identity_;
   std::array<std::uint8_t, 32> reset_secret_{};
+  std::array<std::uint8_t, 32> token_secret_{};  // keys Retry tokens; random per endpoint
   std::unique_ptr<UdpSocket> v4_;
   std::unique_ptr<UdpSocket> v6_;
   std::map<Bytes, std::shared_ptr<ConnectionImpl>> connections_;  // by our connection ids
   std::vector<std::shared_ptr<ConnectionImpl>> touched_;           // read in this batch
+  // Every live connection, handshaking ones included (terminate() removes it). Iterated only to
+  // find or count connections, never in an order that reaches the wire.
+  std::map<const ConnectionImpl*, std::shared_ptr<ConnectionImpl>> live_;
+  EndpointStats stats_;  // counters only; the sizes are filled in by stats_here()
   mutable std::mutex protocols_mutex_;
   std::map<Bytes, ProtocolHandler> protocols_;
   std::thread thread_;

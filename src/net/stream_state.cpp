@@ -49,4 +49,26 @@ void StreamState::on_acked(std::uint64_t offset, std::uint64_t length) {
   }
 }
 
+void StreamState::drop_send() {
+  chunks.clear();
+  chunks_base = written;
+  sent = written;
+  acked = written;
+  fin_sent = true;
+}
+
+void StreamState::on_write_shut() {
+  if (local_reset_code || (fin_sent && acked == written)) return;  // we ended it ourselves
+  peer_stopped = true;
+  drop_send();
+  notifier.notify_all();
+}
+
+std::size_t StreamState::drop_received() {
+  std::size_t unread = readable();
+  received.clear();
+  read_pos = 0;
+  return unread;
+}
+
 }  // namespace p2panda::net

@@ -19,9 +19,16 @@
 namespace p2panda::net {
 
 struct StreamState {
-  explicit StreamState(std::int64_t stream_id) : id(stream_id) {}
+  // `local`: we opened the stream. A unidirectional stream is send-only on the side that opened
+  // it and receive-only on the other.
+  StreamState(std::int64_t stream_id, bool local)
+      : id(stream_id),
+        send_only((stream_id & 0x2) != 0 && local),
+        receive_only((stream_id & 0x2) != 0 && !local) {}
 
   std::int64_t id;
+  bool send_only;
+  bool receive_only;
 
   // Send side: chunks cover stream offsets [chunks_base, written).
   std::deque<Bytes> chunks;
@@ -39,8 +46,15 @@ struct StreamState {
   std::size_t read_pos = 0;
   bool fin_received = false;
   std::optional<std::uint64_t> reset_code;  // the peer reset its sending side
-  std::optional<std::uint64_t> stop_code;   // the peer asked us to stop sending
-  bool closed = false;                      // ngtcp2 forgot the stream
+  // The peer sent STOP_SENDING. ngtcp2 0.12 reports no event for it: we notice when ngtcp2
+  // refuses further writes (NGTCP2_ERR_STREAM_SHUT_WR), and learn its code only when the stream
+  // closes (docs/net.md).
+  bool peer_stopped = false;
+  std::optional<std::uint64_t> stop_code;
+  bool credited = false;  // a remote stream whose slot was returned to the peer (MAX_STREAMS)
+  bool closed = false;    // ngtcp2 forgot the stream
+  std::optional<std::uint64_t> local_reset_code;  // we reset our sending side (Stream::reset)
+  std::optional<std::uint64_t> local_stop_code;   // we stopped reading (Stream::stop)
 
   Notifier notifier;
 
@@ -54,6 +68,12 @@ struct StreamState {
   void on_acked(std::uint64_t offset, std::uint64_t length);
   // Moves up to buffer.size() received bytes out. Returns how many.
   std::size_t take(std::span<std::uint8_t> buffer);
+  // Forgets unsent and unacknowledged bytes (the sending side was reset). Writers stop waiting.
+  void drop_send();
+  // ngtcp2 shut our sending side without us asking: the peer sent STOP_SENDING.
+  void on_write_shut();
+  // Forgets unread bytes (the receiving side was reset or stopped). Returns how many there were.
+  std::size_t drop_received();
 };
 
 }  // namespace p2panda::net

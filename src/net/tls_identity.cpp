@@ -6,7 +6,7 @@ namespace p2panda::net {
 namespace {
 
 Unexpected gnutls_failure(const char* what, int rv) {
-  return fail(Errc::HandshakeRejected, std::string(what) + ": " + gnutls_strerror(rv));
+  return fail(Errc::Io, std::string(what) + ": " + gnutls_strerror(rv));
 }
 
 gnutls_datum_t datum(const std::uint8_t* data, std::size_t size) {

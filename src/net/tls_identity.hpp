@@ -23,7 +23,7 @@ inline constexpr const char* kTlsPriority =
 
 class TlsIdentity {
  public:
-  // Errors: HandshakeRejected when GnuTLS refuses the key or the priority string (message says
+  // Errors: Io when GnuTLS refuses the key or the priority string (message says
   // which call failed).
   static Result<std::shared_ptr<TlsIdentity>> create(const PrivateKey& key);
 

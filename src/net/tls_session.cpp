@@ -11,7 +11,7 @@ namespace p2panda::net {
 namespace {
 
 Unexpected gnutls_failure(const char* what, int rv) {
-  return fail(Errc::HandshakeRejected, std::string(what) + ": " + gnutls_strerror(rv));
+  return fail(Errc::Io, std::string(what) + ": " + gnutls_strerror(rv));
 }
 
 }  // namespace
@@ -58,7 +58,7 @@ Result<std::unique_ptr<TlsSession>> TlsSession::client(
   auto ok = tls->init(GNUTLS_CLIENT);
   if (!ok) return Unexpected{std::move(ok).error()};
   if (int rv = ngtcp2_crypto_gnutls_configure_client_session(tls->session_); rv != 0) {
-    return fail(Errc::HandshakeRejected, "ngtcp2_crypto_gnutls_configure_client_session failed");
+    return fail(Errc::Io, "ngtcp2_crypto_gnutls_configure_client_session failed");
   }
   auto set = set_alpn_protocols(tls->session_, {alpn}, GNUTLS_ALPN_MANDATORY);
   if (!set) return Unexpected{std::move(set).error()};
@@ -71,7 +71,7 @@ Result<std::unique_ptr<TlsSession>> TlsSession::server(
   auto ok = tls->init(GNUTLS_SERVER);
   if (!ok) return Unexpected{std::move(ok).error()};
   if (int rv = ngtcp2_crypto_gnutls_configure_server_session(tls->session_); rv != 0) {
-    return fail(Errc::HandshakeRejected, "ngtcp2_crypto_gnutls_configure_server_session failed");
+    return fail(Errc::Io, "ngtcp2_crypto_gnutls_configure_server_session failed");
   }
   gnutls_certificate_server_set_request(tls->session_, GNUTLS_CERT_REQUIRE);
   std::vector<ByteSpan> protocols;

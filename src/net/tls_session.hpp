@@ -30,7 +30,7 @@ namespace p2panda::net {
 
 class TlsSession {
  public:
-  // Errors: HandshakeRejected when GnuTLS session setup fails; InvalidArgument for an empty ALPN
+  // Errors: Io when GnuTLS session setup fails; InvalidArgument for an empty ALPN
   // or one longer than kMaxAlpnLength. A server offers the first kMaxServerAlpns of `alpns`.
   static Result<std::unique_ptr<TlsSession>> client(std::shared_ptr<const TlsIdentity> identity,
                                                     const PublicKey& expected, ByteSpan alpn);

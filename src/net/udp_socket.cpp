@@ -55,7 +55,12 @@ void UdpSocket::drain() {
 void UdpSocket::send(const SocketAddress& to, ByteSpan datagram) {
   std::error_code ec;
   socket_.send_to(asio::buffer(datagram.data(), datagram.size()), to, 0, ec);
-  if (ec) ++dropped_sends_;
+  if (ec) {
+    ++dropped_sends_;
+    return;
+  }
+  ++packets_sent_;
+  bytes_sent_ += datagram.size();
 }
 
 void UdpSocket::close() {

@@ -29,6 +29,9 @@ class UdpSocket {
   void send(const SocketAddress& to, ByteSpan datagram);
   void close();
   std::uint64_t dropped_sends() const { return dropped_sends_; }
+  // Datagrams (and their bytes) the kernel accepted for sending.
+  std::uint64_t packets_sent() const { return packets_sent_; }
+  std::uint64_t bytes_sent() const { return bytes_sent_; }
 
  private:
   explicit UdpSocket(asio::io_context& io) : socket_(io) {}
@@ -41,6 +44,8 @@ class UdpSocket {
   DatagramHandler on_datagram_;
   std::function<void()> on_batch_end_;
   std::uint64_t dropped_sends_ = 0;
+  std::uint64_t packets_sent_ = 0;
+  std::uint64_t bytes_sent_ = 0;
 };
 
 }  // namespace p2panda::net

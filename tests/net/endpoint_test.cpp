@@ -61,7 +61,7 @@ TEST(Endpoint, WrongExpectedKeyIsRefused) {
                                                          alpn_of("test/echo")));
   ASSERT_TRUE(result.has_value()) << "timed out";
   ASSERT_FALSE(result->has_value());
-  EXPECT_EQ(result->error().code(), Errc::HandshakeRejected);
+  EXPECT_EQ(result->error().code(), Errc::TlsRefused);
   EXPECT_NE(result->error().message().find(server.node_id().to_hex()), std::string::npos)
       << result->error().message();
 }
@@ -74,7 +74,26 @@ TEST(Endpoint, UnknownAlpnIsRefused) {
                                                          alpn_of("test/unknown")));
   ASSERT_TRUE(result.has_value()) << "timed out";
   ASSERT_FALSE(result->has_value());
-  EXPECT_EQ(result->error().code(), Errc::HandshakeRejected) << result->error().to_string();
+  EXPECT_EQ(result->error().code(), Errc::TlsRefused) << result->error().to_string();
+}
+
+TEST(Endpoint, SilentPeerTimesOutTheHandshake) {
+  TransportConfig transport;
+  transport.handshake_timeout = 300ms;
+  auto client = make_endpoint(transport);
+  // A bound socket nobody reads: Initials vanish, as with a peer that is down.
+  asio::io_context io;
+  asio::ip::udp::socket silent(io, SocketAddress(asio::ip::address_v4::loopback(), 0));
+  auto started = std::chrono::steady_clock::now();
+  auto result = run_on(client.executor(),
+                       client.connect(silent.local_endpoint(), PrivateKey::generate().public_key(),
+                                      alpn_of("test/silent")));
+  auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(result.has_value()) << "connect never gave up";
+  ASSERT_FALSE(result->has_value());
+  EXPECT_EQ(result->error().code(), Errc::TimedOut) << result->error().to_string();
+  EXPECT_GE(waited, 300ms);
+  EXPECT_EQ(client.stats().open_connections, 0u);
 }
 
 TEST(Endpoint, ConnectFromAnotherExecutorIsAnError) {

@@ -6,6 +6,7 @@
 #include <future>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -17,9 +18,10 @@ using namespace std::chrono_literals;
 
 inline Bytes alpn_of(std::string_view text) { return Bytes(text.begin(), text.end()); }
 
-inline Endpoint make_endpoint(TransportConfig transport = {}) {
+inline Endpoint make_endpoint(TransportConfig transport = {}, bool validate_addresses = false) {
   EndpointConfig config;
   config.transport = transport;
+  config.validate_addresses = validate_addresses;
   auto endpoint = Endpoint::bind(std::move(config));
   EXPECT_TRUE(endpoint.has_value()) << endpoint.error().to_string();
   return std::move(*endpoint);
@@ -36,6 +38,48 @@ std::optional<T> run_on(const asio::any_io_executor& executor, Awaitable<T> coro
   auto future = asio::co_spawn(executor, wrap(std::move(coroutine)), asio::use_future);
   if (future.wait_for(timeout) != std::future_status::ready) return std::nullopt;
   return future.get();
+}
+
+// Polls `condition` until it holds or `timeout` passes; returns whether it held. For state that
+// settles asynchronously (e.g. the peer processing a close), checked against a deadline.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds timeout = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+inline ByteSpan as_bytes(std::string_view text) {
+  return ByteSpan(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+}
+
+// Connects `client` to `server` on `alpn` from the test thread. nullopt (and a test failure) when
+// it fails or times out.
+inline std::optional<Connection> connect_on(Endpoint& client, const Endpoint& server,
+                                            std::string_view alpn, ConnectOptions options = {}) {
+  auto connected =
+      run_on(client.executor(),
+             client.connect(server.local_address(), server.node_id(), alpn_of(alpn), options));
+  if (!connected.has_value()) {
+    ADD_FAILURE() << "connect timed out";
+    return std::nullopt;
+  }
+  if (!connected->has_value()) {
+    ADD_FAILURE() << "connect failed: " << connected->error().to_string();
+    return std::nullopt;
+  }
+  return **connected;
+}
+
+// Closes `connection` on its endpoint's thread, as close() REQUIRES.
+inline void close_on(const Endpoint& endpoint, Connection connection) {
+  run_on(endpoint.executor(), [](Connection c) -> Awaitable<bool> {
+    c.close(0, "done");
+    co_return true;
+  }(std::move(connection)));
 }
 
 // A one-shot value handed from a handler on the endpoint thread to the test thread.

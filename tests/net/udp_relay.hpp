@@ -1,0 +1,72 @@
+// UdpRelay: a datagram forwarder on 127.0.0.1 between one client and one server, with a switch
+// that silently drops everything in both directions (a dead path or a peer whose packets vanish,
+// without destroying its endpoint). Runs its own thread.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <thread>
+
+#include "net/asio.hpp"
+
+namespace p2panda::net::test {
+
+class UdpRelay {
+ public:
+  explicit UdpRelay(SocketAddress server)
+      : server_(server),
+        front_(io_, SocketAddress(asio::ip::address_v4::loopback(), 0)),
+        back_(io_, SocketAddress(asio::ip::address_v4::loopback(), 0)) {
+    receive_front();
+    receive_back();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~UdpRelay() {
+    io_.stop();
+    thread_.join();
+  }
+
+  // Where the client dials.
+  SocketAddress address() const { return front_.local_endpoint(); }
+  void drop_everything() { dropping_ = true; }
+
+ private:
+  void receive_front() {
+    front_.async_receive_from(asio::buffer(front_buffer_), client_from_,
+                              [this](std::error_code ec, std::size_t n) {
+                                if (ec) return;
+                                client_ = client_from_;
+                                if (!dropping_) forward(back_, server_, front_buffer_, n);
+                                receive_front();
+                              });
+  }
+  void receive_back() {
+    back_.async_receive_from(asio::buffer(back_buffer_), server_from_,
+                             [this](std::error_code ec, std::size_t n) {
+                               if (ec) return;
+                               if (!dropping_ && client_) {
+                                 forward(front_, *client_, back_buffer_, n);
+                               }
+                               receive_back();
+                             });
+  }
+  static void forward(asio::ip::udp::socket& socket, const SocketAddress& to,
+                      const std::array<std::uint8_t, 65536>& buffer, std::size_t n) {
+    std::error_code ignored;
+    socket.send_to(asio::buffer(buffer.data(), n), to, 0, ignored);
+  }
+
+  asio::io_context io_;
+  SocketAddress server_;
+  asio::ip::udp::socket front_;  // faces the client
+  asio::ip::udp::socket back_;   // faces the server
+  std::array<std::uint8_t, 65536> front_buffer_{};
+  std::array<std::uint8_t, 65536> back_buffer_{};
+  SocketAddress client_from_;
+  SocketAddress server_from_;
+  std::optional<SocketAddress> client_;
+  std::atomic<bool> dropping_{false};
+  std::thread thread_;
+};
+
+}  // namespace p2panda::net::test
