@@ -1,0 +1,200 @@
+// Batched UDP: the batching rules on their own (SendBatch, for_each_segment), then transfers that
+// must arrive intact with GSO and GRO on, with GSO forced off (the one-sendmsg-per-packet fallback)
+// and with each congestion controller.
+#include <random>
+#include <vector>
+
+#include <p2panda/hash.hpp>
+
+#include "net/udp_batch.hpp"
+#include "net_test_util.hpp"
+
+namespace p2panda::net::test {
+namespace {
+
+using Next = SendBatch::Next;
+
+struct BatchFixture {
+  explicit BatchFixture(std::size_t max_packet, std::size_t max_segments = kMaxGsoSegments)
+      : storage(kMaxGsoBytes + max_packet), batch(storage, max_packet, max_segments) {}
+  // "Writes" a packet of `size` bytes whose bytes all equal `fill`.
+  Next add(std::size_t size, std::uint8_t fill) {
+    auto slot = batch.slot();
+    std::fill(slot.begin(), slot.begin() + static_cast<std::ptrdiff_t>(size), fill);
+    return batch.commit(size);
+  }
+  Bytes storage;
+  SendBatch batch;
+};
+
+TEST(SendBatch, EqualPacketsShareOneBatchUntilTheSegmentLimit) {
+  BatchFixture f(100);
+  for (int i = 0; i < 63; ++i) ASSERT_EQ(f.add(100, 1), Next::Write) << i;
+  EXPECT_EQ(f.add(100, 1), Next::Send);
+  EXPECT_EQ(f.batch.segments(), 64u);
+  EXPECT_EQ(f.batch.segment_size(), 100u);
+  EXPECT_EQ(f.batch.pending().size(), 6400u);
+}
+
+TEST(SendBatch, FullSizedPacketsStopBelowTheGsoByteLimit) {
+  BatchFixture f(1452);
+  std::size_t added = 1;
+  while (f.add(1452, 2) == Next::Write) ++added;
+  EXPECT_EQ(added, kMaxGsoBytes / 1452);  // 45 packets: one more would pass 65,507 bytes
+  EXPECT_LE(f.batch.pending().size(), kMaxGsoBytes);
+}
+
+TEST(SendBatch, AShorterPacketEndsTheBatch) {
+  BatchFixture f(1200);
+  EXPECT_EQ(f.add(1200, 1), Next::Write);
+  EXPECT_EQ(f.add(1200, 2), Next::Write);
+  EXPECT_EQ(f.add(300, 3), Next::Send);
+  EXPECT_EQ(f.batch.segments(), 3u);
+  EXPECT_EQ(f.batch.pending().size(), 2700u);
+  EXPECT_EQ(f.batch.pending()[2699], 3);
+}
+
+TEST(SendBatch, ALongerPacketIsCarriedIntoTheNextBatch) {
+  BatchFixture f(1452);
+  EXPECT_EQ(f.add(1200, 1), Next::Write);
+  EXPECT_EQ(f.add(1200, 2), Next::Write);
+  EXPECT_EQ(f.add(1452, 9), Next::SendBefore);
+  // The pending batch excludes the rejected packet.
+  EXPECT_EQ(f.batch.pending().size(), 2400u);
+  EXPECT_EQ(f.batch.segments(), 2u);
+  EXPECT_EQ(f.batch.carry(), Next::Write);
+  ASSERT_EQ(f.batch.pending().size(), 1452u);
+  EXPECT_EQ(f.batch.segment_size(), 1452u);
+  for (auto byte : f.batch.pending()) ASSERT_EQ(byte, 9);
+}
+
+TEST(SendBatch, OneSegmentMeansEveryPacketAlone) {
+  BatchFixture f(1200, 1);
+  EXPECT_EQ(f.add(1200, 1), Next::Send);
+  f.batch.clear();
+  EXPECT_EQ(f.batch.segments(), 0u);
+  EXPECT_EQ(f.add(80, 1), Next::Send);
+}
+
+TEST(ForEachSegment, SplitsByTheSegmentSizeWithAShortLast) {
+  Bytes buffer(2500);
+  for (std::size_t i = 0; i < buffer.size(); ++i) buffer[i] = static_cast<std::uint8_t>(i);
+  std::vector<ByteSpan> pieces;
+  for_each_segment(buffer, 1000, [&](ByteSpan piece) { pieces.push_back(piece); });
+  ASSERT_EQ(pieces.size(), 3u);
+  EXPECT_EQ(pieces[0].size(), 1000u);
+  EXPECT_EQ(pieces[2].size(), 500u);
+  EXPECT_EQ(pieces[2].data(), buffer.data() + 2000);
+  pieces.clear();
+  for_each_segment(buffer, 0, [&](ByteSpan piece) { pieces.push_back(piece); });
+  ASSERT_EQ(pieces.size(), 1u);
+  EXPECT_EQ(pieces[0].size(), 2500u);
+}
+
+Endpoint bind_with(UdpOptions udp, CongestionControl cc = CongestionControl::Cubic) {
+  EndpointConfig config;
+  config.udp = udp;
+  config.transport.congestion_control = cc;
+  auto endpoint = Endpoint::bind(std::move(config));
+  EXPECT_TRUE(endpoint.has_value()) << endpoint.error().to_string();
+  return std::move(*endpoint);
+}
+
+Bytes random_bytes(std::size_t size, unsigned seed) {
+  std::mt19937 rng(seed);
+  Bytes bytes(size);
+  for (auto& byte : bytes) byte = static_cast<std::uint8_t>(rng());
+  return bytes;
+}
+
+UdpStats stats_of(Endpoint& endpoint) {
+  auto stats = run_on(endpoint.executor(), [&]() -> Awaitable<UdpStats> {
+    co_return endpoint.udp_stats();
+  }());
+  EXPECT_TRUE(stats.has_value());
+  return stats.value_or(UdpStats{});
+}
+
+// Sends `payload` to an echo server and returns what came back.
+Result<Bytes> echo(Endpoint& client, Endpoint& server, const Bytes& payload) {
+  auto result = run_on(client.executor(), [&]() -> Awaitable<Result<Bytes>> {
+    auto connection = co_await client.connect(server.local_address(), server.node_id(),
+                                              alpn_of("test/echo"));
+    if (!connection) co_return Unexpected{connection.error()};
+    auto stream = co_await connection->open_bi();
+    if (!stream) co_return Unexpected{stream.error()};
+    auto written = co_await stream->write(payload);
+    if (!written) co_return Unexpected{written.error()};
+    (void)co_await stream->finish();
+    auto echoed = co_await stream->read_to_end(payload.size() + 1);
+    connection->close(0, "done");
+    co_return echoed;
+  }(), 60s);
+  if (!result) return fail(Errc::Io, "timed out");
+  return std::move(*result);
+}
+
+TEST(Gso, EightMebibytesArriveIntactWithGso) {
+  auto server = bind_with({.gso = true, .gro = true});
+  auto client = bind_with({.gso = true, .gro = true});
+  server.register_protocol(alpn_of("test/echo"), echo_handler());
+  const Bytes payload = random_bytes(8 << 20, 11);
+  auto echoed = echo(client, server, payload);
+  ASSERT_TRUE(echoed.has_value()) << echoed.error().to_string();
+  ASSERT_EQ(echoed->size(), payload.size());
+  EXPECT_EQ(Hash::digest(*echoed), Hash::digest(payload));
+  const UdpStats sent = stats_of(client);
+  EXPECT_EQ(sent.gso_refusals, 0u) << "this kernel refuses UDP GSO on loopback";
+  // GSO really batched: far fewer sendmsg calls than datagrams (8 MiB is about 6,000 packets).
+  EXPECT_LT(sent.send_calls * 4, sent.datagrams_sent);
+  // And GRO (or recvmmsg) brought in more than one datagram per receive call.
+  const UdpStats received = stats_of(server);
+  EXPECT_LT(received.receive_calls * 2, received.datagrams_received);
+}
+
+TEST(Gso, FallbackWithoutGsoArrivesIntact) {
+  auto server = bind_with({.gso = false, .gro = false});
+  auto client = bind_with({.gso = false, .gro = false});
+  server.register_protocol(alpn_of("test/echo"), echo_handler());
+  const Bytes payload = random_bytes(6 << 20, 12);
+  auto echoed = echo(client, server, payload);
+  ASSERT_TRUE(echoed.has_value()) << echoed.error().to_string();
+  ASSERT_EQ(echoed->size(), payload.size());
+  EXPECT_EQ(Hash::digest(*echoed), Hash::digest(payload));
+  // One sendmsg per datagram on both sides.
+  const UdpStats client_stats = stats_of(client);
+  const UdpStats server_stats = stats_of(server);
+  EXPECT_EQ(client_stats.send_calls, client_stats.datagrams_sent);
+  EXPECT_EQ(server_stats.send_calls, server_stats.datagrams_sent);
+  EXPECT_GT(client_stats.datagrams_sent, 1000u);
+}
+
+// A GSO sender and a receiver without GRO: the kernel splits the burst before delivery.
+TEST(Gso, GsoSenderToReceiverWithoutGro) {
+  auto server = bind_with({.gso = false, .gro = false});
+  auto client = bind_with({.gso = true, .gro = true});
+  server.register_protocol(alpn_of("test/echo"), echo_handler());
+  const Bytes payload = random_bytes(4 << 20, 13);
+  auto echoed = echo(client, server, payload);
+  ASSERT_TRUE(echoed.has_value()) << echoed.error().to_string();
+  EXPECT_EQ(Hash::digest(*echoed), Hash::digest(payload));
+}
+
+class CongestionControlTest : public ::testing::TestWithParam<CongestionControl> {};
+
+TEST_P(CongestionControlTest, FourMebibytesArriveIntact) {
+  auto server = bind_with({}, GetParam());
+  auto client = bind_with({}, GetParam());
+  server.register_protocol(alpn_of("test/echo"), echo_handler());
+  const Bytes payload = random_bytes(4 << 20, 14);
+  auto echoed = echo(client, server, payload);
+  ASSERT_TRUE(echoed.has_value()) << echoed.error().to_string();
+  EXPECT_EQ(Hash::digest(*echoed), Hash::digest(payload));
+}
+
+INSTANTIATE_TEST_SUITE_P(Gso, CongestionControlTest,
+                         ::testing::Values(CongestionControl::Cubic, CongestionControl::Reno,
+                                           CongestionControl::Bbr, CongestionControl::Bbr2));
+
+}  // namespace
+}  // namespace p2panda::net::test
