@@ -340,16 +340,20 @@ StreamState* ConnectionImpl::next_sendable() {
   return nullptr;
 }
 
+// Moving an armed asio timer costs a timerfd_settime and a cancelled handler, and ngtcp2's expiry
+// moves on nearly every flush (ack delay, loss timer, pacing). So the timer is only moved earlier;
+// when it fires before ngtcp2's real expiry, on_timer finds nothing due and re-arms it.
 void ConnectionImpl::arm_timer() {
-  ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(conn_);
-  if (expiry == UINT64_MAX) {
-    timer_->cancel();
-    return;
-  }
+  const ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(conn_);
+  if (expiry >= timer_expiry_) return;  // also when both are UINT64_MAX (nothing due)
+  timer_expiry_ = expiry;
   timer_->expires_at(asio::steady_timer::time_point(std::chrono::nanoseconds(expiry)));
   timer_->async_wait([weak = weak_from_this()](std::error_code ec) {
     if (ec) return;
-    if (auto self = weak.lock()) self->on_timer();
+    if (auto self = weak.lock()) {
+      self->timer_expiry_ = UINT64_MAX;
+      self->on_timer();
+    }
   });
 }
 
