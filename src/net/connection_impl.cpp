@@ -319,6 +319,7 @@ void ConnectionImpl::flush() {
     close_with_error(error);
     return;
   }
+  if (!alive()) return;
   if (more) schedule_flush();
   // ngtcp2 0.12 paces with an assumed 333 ms RTT until the first RTT sample, which stalls the
   // handshake by ~20 ms a packet; upstream fixed this in 0.14. Pace only once a sample exists.
