@@ -47,9 +47,11 @@ struct UdpStats {
   std::uint64_t send_calls = 0;  // sendmsg/sendto calls that succeeded
   std::uint64_t datagrams_sent = 0;
   std::uint64_t dropped_sends = 0;  // datagrams lost to a full socket buffer or a send error
+  std::uint64_t gso_sends = 0;      // sendmsg calls that carried more than one datagram
   std::uint64_t gso_refusals = 0;   // GSO sends the kernel refused (then GSO is off)
   std::uint64_t receive_calls = 0;  // recvmmsg calls that returned datagrams
   std::uint64_t datagrams_received = 0;
+  std::uint64_t coalesced_receives = 0;  // received buffers (GRO) holding more than one datagram
 };
 
 struct EndpointConfig {

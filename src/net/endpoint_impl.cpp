@@ -80,9 +80,11 @@ UdpStats EndpointImpl::udp_stats() const {
     sum.send_calls += v6.send_calls;
     sum.datagrams_sent += v6.datagrams_sent;
     sum.dropped_sends += v6.dropped_sends;
+    sum.gso_sends += v6.gso_sends;
     sum.gso_refusals += v6.gso_refusals;
     sum.receive_calls += v6.receive_calls;
     sum.datagrams_received += v6.datagrams_received;
+    sum.coalesced_receives += v6.coalesced_receives;
   }
   return sum;
 }

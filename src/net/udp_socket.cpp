@@ -104,7 +104,9 @@ void UdpSocket::drain() {
     std::memcpy(from.data(), header.msg_name, header.msg_namelen);
     from.resize(header.msg_namelen);
     ByteSpan data(static_cast<const std::uint8_t*>(vectors[i].iov_base), messages[i].msg_len);
-    for_each_segment(data, gro_segment_size(header), [&](ByteSpan datagram) {
+    const std::size_t segment = gro_segment_size(header);
+    if (segment != 0 && segment < data.size()) ++stats_.coalesced_receives;
+    for_each_segment(data, segment, [&](ByteSpan datagram) {
       ++stats_.datagrams_received;
       if (socket_.is_open()) on_datagram_(*this, from, datagram);
     });
@@ -139,6 +141,7 @@ bool UdpSocket::send_gso(const SocketAddress& to, ByteSpan datagrams, std::size_
   const std::size_t count = (datagrams.size() + segment_size - 1) / segment_size;
   if (sendmsg(socket_.native_handle(), &message, 0) >= 0) {
     ++stats_.send_calls;
+    ++stats_.gso_sends;
     stats_.datagrams_sent += count;
     return true;
   }

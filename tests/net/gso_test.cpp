@@ -143,13 +143,14 @@ TEST(Gso, EightMebibytesArriveIntactWithGso) {
   ASSERT_TRUE(echoed.has_value()) << echoed.error().to_string();
   ASSERT_EQ(echoed->size(), payload.size());
   EXPECT_EQ(Hash::digest(*echoed), Hash::digest(payload));
+  // The batched paths really ran: GSO sends from the client, and the server got coalesced (GRO)
+  // buffers that had to be split. How many depends on timing, so only "some" is asserted.
   const UdpStats sent = stats_of(client);
   EXPECT_EQ(sent.gso_refusals, 0u) << "this kernel refuses UDP GSO on loopback";
-  // GSO really batched: far fewer sendmsg calls than datagrams (8 MiB is about 6,000 packets).
-  EXPECT_LT(sent.send_calls * 4, sent.datagrams_sent);
-  // And GRO (or recvmmsg) brought in more than one datagram per receive call.
+  EXPECT_GT(sent.gso_sends, 0u);
+  EXPECT_LT(sent.send_calls, sent.datagrams_sent);
   const UdpStats received = stats_of(server);
-  EXPECT_LT(received.receive_calls * 2, received.datagrams_received);
+  EXPECT_GT(received.coalesced_receives, 0u);
 }
 
 TEST(Gso, FallbackWithoutGsoArrivesIntact) {
@@ -166,6 +167,8 @@ TEST(Gso, FallbackWithoutGsoArrivesIntact) {
   const UdpStats server_stats = stats_of(server);
   EXPECT_EQ(client_stats.send_calls, client_stats.datagrams_sent);
   EXPECT_EQ(server_stats.send_calls, server_stats.datagrams_sent);
+  EXPECT_EQ(client_stats.gso_sends + server_stats.gso_sends, 0u);
+  EXPECT_EQ(server_stats.coalesced_receives + client_stats.coalesced_receives, 0u);
   EXPECT_GT(client_stats.datagrams_sent, 1000u);
 }
 
@@ -178,6 +181,8 @@ TEST(Gso, GsoSenderToReceiverWithoutGro) {
   auto echoed = echo(client, server, payload);
   ASSERT_TRUE(echoed.has_value()) << echoed.error().to_string();
   EXPECT_EQ(Hash::digest(*echoed), Hash::digest(payload));
+  EXPECT_GT(stats_of(client).gso_sends, 0u);
+  EXPECT_EQ(stats_of(server).coalesced_receives, 0u);
 }
 
 class CongestionControlTest : public ::testing::TestWithParam<CongestionControl> {};
