@@ -91,8 +91,10 @@ TEST(ForEachSegment, SplitsByTheSegmentSizeWithAShortLast) {
   EXPECT_EQ(pieces[0].size(), 2500u);
 }
 
-Endpoint bind_with(UdpOptions udp, CongestionControl cc = CongestionControl::Cubic) {
+Endpoint bind_with(UdpOptions udp, CongestionControl cc = CongestionControl::Cubic,
+                   bool ipv6 = false) {
   EndpointConfig config;
+  if (ipv6) config.bind_v6 = SocketAddress(asio::ip::address_v6::loopback(), 0);
   config.udp = udp;
   config.transport.congestion_control = cc;
   auto endpoint = Endpoint::bind(std::move(config));
@@ -115,11 +117,13 @@ UdpStats stats_of(Endpoint& endpoint) {
   return stats.value_or(UdpStats{});
 }
 
-// Sends `payload` to an echo server and returns what came back.
-Result<Bytes> echo(Endpoint& client, Endpoint& server, const Bytes& payload) {
+// Sends `payload` to an echo server (at its IPv6 address with `ipv6`) and returns what came back.
+Result<Bytes> echo(Endpoint& client, Endpoint& server, const Bytes& payload, bool ipv6 = false) {
+  const SocketAddress address =
+      ipv6 ? server.local_address_v6().value_or(SocketAddress()) : server.local_address();
   auto result = run_on(client.executor(), [&]() -> Awaitable<Result<Bytes>> {
-    auto connection = co_await client.connect(server.local_address(), server.node_id(),
-                                              alpn_of("test/echo"));
+    auto connection =
+        co_await client.connect(address, server.node_id(), alpn_of("test/echo"));
     if (!connection) co_return Unexpected{connection.error()};
     auto stream = co_await connection->open_bi();
     if (!stream) co_return Unexpected{stream.error()};
@@ -183,6 +187,20 @@ TEST(Gso, GsoSenderToReceiverWithoutGro) {
   EXPECT_EQ(Hash::digest(*echoed), Hash::digest(payload));
   EXPECT_GT(stats_of(client).gso_sends, 0u);
   EXPECT_EQ(stats_of(server).coalesced_receives, 0u);
+}
+
+// GSO and GRO over IPv6 (other address length, same control messages).
+TEST(Gso, FourMebibytesOverIpv6ArriveIntact) {
+  auto server = bind_with({}, CongestionControl::Cubic, true);
+  auto client = bind_with({}, CongestionControl::Cubic, true);
+  server.register_protocol(alpn_of("test/echo"), echo_handler());
+  ASSERT_TRUE(server.local_address_v6().has_value());
+  const Bytes payload = random_bytes(4 << 20, 15);
+  auto echoed = echo(client, server, payload, true);
+  ASSERT_TRUE(echoed.has_value()) << echoed.error().to_string();
+  EXPECT_EQ(Hash::digest(*echoed), Hash::digest(payload));
+  EXPECT_GT(stats_of(client).gso_sends, 0u);
+  EXPECT_GT(stats_of(server).coalesced_receives, 0u);
 }
 
 class CongestionControlTest : public ::testing::TestWithParam<CongestionControl> {};
