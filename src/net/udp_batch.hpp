@@ -12,8 +12,9 @@
 
 namespace p2panda::net {
 
-// The kernel's limits for one GSO send: at most 64 segments (UDP_MAX_SEGMENTS), and the whole
-// payload must fit one IPv4 UDP datagram (65,535 - 20 IP - 8 UDP header bytes).
+// Limits of one GSO send: at most 64 segments (the kernel's UDP_MAX_SEGMENTS in older kernels;
+// newer ones accept more, this 6.18 kernel took 65), and the whole payload must fit one IPv4 UDP
+// datagram (65,535 - 20 IP - 8 UDP header bytes).
 inline constexpr std::size_t kMaxGsoSegments = 64;
 inline constexpr std::size_t kMaxGsoBytes = 65507;
 

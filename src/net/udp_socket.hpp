@@ -48,6 +48,9 @@ class UdpSocket {
   bool gso_active() const { return gso_; }
   bool gro_active() const { return gro_; }
   const UdpStats& stats() const { return stats_; }
+  // The descriptor, for socket options the class does not cover (tests use it to make the kernel
+  // refuse GSO). Owned by this object.
+  int native_handle() { return socket_.native_handle(); }
 
  private:
   static constexpr std::size_t kSendStorage = 65536 + 2048;

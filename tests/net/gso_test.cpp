@@ -1,12 +1,15 @@
-// Batched UDP: the batching rules on their own (SendBatch, for_each_segment), then transfers that
-// must arrive intact with GSO and GRO on, with GSO forced off (the one-sendmsg-per-packet fallback)
-// and with each congestion controller.
+// Batched UDP: the batching rules on their own (SendBatch, for_each_segment), a GSO send the
+// kernel refuses, then transfers that must arrive intact with GSO and GRO on, with GSO forced off
+// (the one-sendmsg-per-packet fallback), over IPv6 and with each congestion controller.
+#include <sys/socket.h>
+
 #include <random>
 #include <vector>
 
 #include <p2panda/hash.hpp>
 
 #include "net/udp_batch.hpp"
+#include "net/udp_socket.hpp"
 #include "net_test_util.hpp"
 
 namespace p2panda::net::test {
@@ -89,6 +92,43 @@ TEST(ForEachSegment, SplitsByTheSegmentSizeWithAShortLast) {
   for_each_segment(buffer, 0, [&](ByteSpan piece) { pieces.push_back(piece); });
   ASSERT_EQ(pieces.size(), 1u);
   EXPECT_EQ(pieces[0].size(), 2500u);
+}
+
+// The kernel refuses GSO (EINVAL) on a socket with UDP checksums off (SO_NO_CHECK), which makes a
+// real refusal we can provoke: the socket must send that batch one datagram per call and stop
+// trying GSO.
+TEST(UdpSocketTest, RefusedGsoFallsBackToOneDatagramPerCall) {
+  asio::io_context io;
+  const SocketAddress any(asio::ip::address_v4::loopback(), 0);
+  auto receiver = UdpSocket::open(io, any, {.gso = false, .gro = false});
+  auto sender = UdpSocket::open(io, any, {.gso = true, .gro = false});
+  ASSERT_TRUE(receiver.has_value() && sender.has_value());
+  int on = 1;
+  ASSERT_EQ(setsockopt((*sender)->native_handle(), SOL_SOCKET, SO_NO_CHECK, &on, sizeof on), 0);
+  std::vector<Bytes> got;
+  (*receiver)->start(
+      [&](UdpSocket&, const SocketAddress&, ByteSpan datagram) {
+        got.emplace_back(datagram.begin(), datagram.end());
+      },
+      [] {});
+  constexpr std::size_t kSegment = 100, kCount = 20;
+  Bytes batch(kSegment * kCount);
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i] = static_cast<std::uint8_t>(i / kSegment);
+  (*sender)->send((*receiver)->local(), batch, kSegment);
+  EXPECT_FALSE((*sender)->gso_active());
+  EXPECT_EQ((*sender)->stats().gso_refusals, 1u);
+  EXPECT_EQ((*sender)->stats().send_calls, kCount);
+  // Later batches go out one datagram per call without asking for GSO again.
+  (*sender)->send((*receiver)->local(), ByteSpan(batch).first(2 * kSegment), kSegment);
+  EXPECT_EQ((*sender)->stats().gso_refusals, 1u);
+  EXPECT_EQ((*sender)->stats().send_calls, kCount + 2);
+  EXPECT_EQ((*sender)->stats().gso_sends, 0u);
+  for (int i = 0; i < 500 && got.size() < kCount + 2; ++i) io.run_for(10ms);
+  ASSERT_EQ(got.size(), kCount + 2);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].size(), kSegment);
+    EXPECT_EQ(got[i].front(), static_cast<std::uint8_t>(i < kCount ? i : i - kCount)) << i;
+  }
 }
 
 Endpoint bind_with(UdpOptions udp, CongestionControl cc = CongestionControl::Cubic,
