@@ -132,10 +132,12 @@ bool parse_results_flag(int argc, char** argv, const char* usage, std::string& r
 }
 
 void print_summary(const Figures& figures) {
-  std::printf("\n%-24s %16s\n", "figure", "value");
+  int width = 24;
+  for (const auto& [name, value] : figures) width = std::max(width, static_cast<int>(name.size()));
+  std::printf("\n%-*s %16s\n", width, "figure", "value");
   for (const auto& [name, value] : figures) {
     // Rates are large and noisy beyond their integer part; ratios need their decimals.
-    std::printf("%-24s %16.*f\n", name.c_str(), value >= 100 ? 0 : 3, value);
+    std::printf("%-*s %16.*f\n", width, name.c_str(), value >= 100 ? 0 : 3, value);
   }
   std::fflush(stdout);
 }

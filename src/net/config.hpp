@@ -12,6 +12,9 @@
 
 namespace p2panda::net {
 
+// Congestion controllers ngtcp2 0.12 offers (ngtcp2_cc_algo).
+enum class CongestionControl { Cubic, Reno, Bbr, Bbr2 };
+
 struct TransportConfig {
   // A connection with no packets from the peer for this long is dropped (negotiated: QUIC uses the
   // smaller of both sides' values).
@@ -37,6 +40,28 @@ struct TransportConfig {
   std::size_t max_connections = 1024;
   // Bytes a writer may have queued but not yet acknowledged before write() waits.
   std::size_t send_buffer = 1 << 20;
+  CongestionControl congestion_control = CongestionControl::Cubic;
+};
+
+// Socket-level batching (Linux). Both fall back silently when the kernel lacks them.
+struct UdpOptions {
+  // Send runs of packets with one sendmsg (UDP_SEGMENT). Off: one sendmsg per packet.
+  bool gso = true;
+  // Let the kernel coalesce received GSO bursts into one buffer (UDP_GRO).
+  bool gro = true;
+};
+
+// Counters of one UDP socket, for benchmarks and diagnosis.
+struct UdpStats {
+  std::uint64_t send_calls = 0;  // sendmsg/sendto calls that succeeded
+  std::uint64_t datagrams_sent = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t dropped_sends = 0;  // datagrams lost to a full socket buffer or a send error
+  std::uint64_t gso_sends = 0;      // sendmsg calls that carried more than one datagram
+  std::uint64_t gso_refusals = 0;   // GSO sends the kernel refused (then GSO is off)
+  std::uint64_t receive_calls = 0;  // recvmmsg calls that returned datagrams
+  std::uint64_t datagrams_received = 0;
+  std::uint64_t coalesced_receives = 0;  // received buffers (GRO) holding more than one datagram
 };
 
 struct EndpointConfig {
@@ -44,6 +69,7 @@ struct EndpointConfig {
   SocketAddress bind_v4{asio::ip::address_v4::loopback(), 0};  // port 0: any free port
   std::optional<SocketAddress> bind_v6;
   TransportConfig transport;
+  UdpOptions udp;
   // Answer a client's first Initial with a Retry and create connection state only once the
   // client echoes the token, proving it receives packets at its address (RFC 9000 8.1.2). Costs
   // one round trip per handshake; the token key is random per endpoint.
@@ -89,5 +115,9 @@ struct CloseInfo {
 
   std::string to_string() const;
 };
+
+// The error code a connection that ended this way reports (table in docs/net.md, "Errors"):
+// ConnectionClosed, ConnectionLost, TimedOut, TlsRefused, or Io.
+Errc close_errc(const CloseInfo& info);
 
 }  // namespace p2panda::net

@@ -15,7 +15,9 @@ constexpr std::size_t kMaxPacket = 1500;
 // CRYPTO_ERROR (RFC 9001 4.8): 0x100 + the TLS alert.
 bool is_tls_alert(std::uint64_t code) { return code >= NGTCP2_CRYPTO_ERROR && code < 0x200; }
 
-Errc errc_for(const CloseInfo& info) {
+}  // namespace
+
+Errc close_errc(const CloseInfo& info) {
   switch (info.kind) {
     case CloseInfo::Kind::Local:
     case CloseInfo::Kind::Peer:
@@ -38,7 +40,6 @@ Errc errc_for(const CloseInfo& info) {
   return Errc::Io;
 }
 
-}  // namespace
 
 std::string CloseInfo::to_string() const {
   switch (kind) {
@@ -147,7 +148,7 @@ void ConnectionImpl::terminate(CloseInfo info) {
 
 Error ConnectionImpl::error() const {
   if (!close_info_) return Error(Errc::Io, "connection is open");
-  return Error(errc_for(*close_info_), close_info_->to_string());
+  return Error(close_errc(*close_info_), close_info_->to_string());
 }
 
 }  // namespace p2panda::net

@@ -9,6 +9,7 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include "net/endpoint_impl.hpp"
+#include "net/udp_batch.hpp"
 #include "net/udp_socket.hpp"
 
 namespace p2panda::net {
@@ -22,6 +23,20 @@ ngtcp2_cid random_cid() {
   cid.datalen = kCidLength;
   gnutls_rnd(GNUTLS_RND_NONCE, cid.data, kCidLength);
   return cid;
+}
+
+ngtcp2_cc_algo cc_algo(CongestionControl choice) {
+  switch (choice) {
+    case CongestionControl::Reno:
+      return NGTCP2_CC_ALGO_RENO;
+    case CongestionControl::Bbr:
+      return NGTCP2_CC_ALGO_BBR;
+    case CongestionControl::Bbr2:
+      return NGTCP2_CC_ALGO_BBR2;
+    case CongestionControl::Cubic:
+      break;
+  }
+  return NGTCP2_CC_ALGO_CUBIC;
 }
 
 Bytes cid_bytes(const ngtcp2_cid& cid) { return Bytes(cid.data, cid.data + cid.datalen); }
@@ -62,7 +77,7 @@ ConnectionImpl::~ConnectionImpl() {
 void ConnectionImpl::fill_settings(ngtcp2_settings& settings) const {
   ngtcp2_settings_default(&settings);
   settings.initial_ts = now_ns();
-  settings.cc_algo = NGTCP2_CC_ALGO_CUBIC;
+  settings.cc_algo = cc_algo(config_.congestion_control);
   settings.max_window = config_.max_connection_window;
   settings.max_stream_window = config_.max_stream_window;
   settings.handshake_timeout =
@@ -178,12 +193,19 @@ void ConnectionImpl::flush() {
       std::min(ngtcp2_conn_get_max_tx_udp_payload_size(conn_), kMaxPacket);
   const std::size_t budget =
       std::max<std::size_t>(ngtcp2_conn_get_send_quantum(conn_) / max_packet, 16);
-  std::uint8_t packet[kMaxPacket];
+  // Packets are written straight into the socket's batch buffer; runs of equal-sized packets
+  // leave in one GSO send (the socket splits them again when GSO is off or refused).
+  SendBatch batch(socket_->send_storage(), max_packet, kMaxGsoSegments);
+  auto send_pending = [&] {
+    socket_->send(remote_, batch.pending(), batch.segment_size());
+    batch.clear();
+  };
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_tstamp ts = now_ns();
   std::size_t packets = 0;
-  bool ok = true;
+  int error = 0;
+  bool more = false;  // the budget ran out before ngtcp2 did
   for (;;) {
     StreamState* stream = next_sendable();
     ngtcp2_vec vecs[16];
@@ -201,8 +223,9 @@ void ConnectionImpl::flush() {
     }
     ngtcp2_ssize accepted = -1;
     ngtcp2_pkt_info info{};
-    auto n = ngtcp2_conn_writev_stream(conn_, &ps.path, &info, packet, max_packet, &accepted,
-                                       flags, stream_id, vecs, nvecs, ts);
+    auto slot = batch.slot();
+    auto n = ngtcp2_conn_writev_stream(conn_, &ps.path, &info, slot.data(), slot.size(),
+                                       &accepted, flags, stream_id, vecs, nvecs, ts);
     if (stream != nullptr && accepted >= 0) {
       stream->sent += static_cast<std::uint64_t>(accepted);
       if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && stream->sent == stream->written) {
@@ -220,21 +243,29 @@ void ConnectionImpl::flush() {
       continue;
     }
     if (n < 0) {
-      ok = false;
-      in_flush_ = false;
-      close_with_error(static_cast<int>(n));
+      error = static_cast<int>(n);
       break;
     }
     if (n == 0) break;
-    socket_->send(remote_, ByteSpan(packet, static_cast<std::size_t>(n)));
+    auto next = batch.commit(static_cast<std::size_t>(n));
+    if (next == SendBatch::Next::SendBefore) {
+      send_pending();
+      next = batch.carry();
+    }
+    if (next == SendBatch::Next::Send) send_pending();
     if (++packets >= budget) {  // let received packets (acks) in before writing more
-      in_flush_ = false;
-      schedule_flush();
+      more = true;
       break;
     }
   }
+  if (batch.segments() > 0) send_pending();
   in_flush_ = false;
-  if (!ok || !alive()) return;
+  if (error != 0) {
+    close_with_error(error);
+    return;
+  }
+  if (!alive()) return;
+  if (more) schedule_flush();
   // ngtcp2 0.12 paces with an assumed 333 ms RTT until the first RTT sample, which stalls the
   // handshake by ~20 ms a packet; upstream fixed this in 0.14. Pace only once a sample exists.
   ngtcp2_conn_stat stat;
@@ -255,16 +286,20 @@ StreamState* ConnectionImpl::next_sendable() {
   return nullptr;
 }
 
+// Moving an armed asio timer costs a timerfd_settime and a cancelled handler, and ngtcp2's expiry
+// moves on nearly every flush (ack delay, loss timer, pacing). So the timer is only moved earlier;
+// when it fires before ngtcp2's real expiry, on_timer finds nothing due and re-arms it.
 void ConnectionImpl::arm_timer() {
-  ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(conn_);
-  if (expiry == UINT64_MAX) {
-    timer_->cancel();
-    return;
-  }
+  const ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(conn_);
+  if (expiry >= timer_expiry_) return;  // also when both are UINT64_MAX (nothing due)
+  timer_expiry_ = expiry;
   timer_->expires_at(asio::steady_timer::time_point(std::chrono::nanoseconds(expiry)));
   timer_->async_wait([weak = weak_from_this()](std::error_code ec) {
     if (ec) return;
-    if (auto self = weak.lock()) self->on_timer();
+    if (auto self = weak.lock()) {
+      self->timer_expiry_ = UINT64_MAX;
+      self->on_timer();
+    }
   });
 }
 

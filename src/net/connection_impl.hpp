@@ -138,6 +138,7 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   ngtcp2_conn* conn_ = nullptr;
   ngtcp2_path_storage path_{};
   std::optional<asio::steady_timer> timer_;
+  ngtcp2_tstamp timer_expiry_ = UINT64_MAX;  // when timer_ fires; UINT64_MAX: not armed
   bool flush_scheduled_ = false;
   bool in_flush_ = false;
 

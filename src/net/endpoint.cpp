@@ -26,6 +26,8 @@ std::optional<SocketAddress> Endpoint::local_address_v6() const {
 
 asio::any_io_executor Endpoint::executor() const { return impl_->io().get_executor(); }
 
+UdpStats Endpoint::udp_stats() const { return impl_->udp_stats(); }
+
 void Endpoint::register_protocol(ByteSpan alpn, ProtocolHandler handler) {
   impl_->register_protocol(Bytes(alpn.begin(), alpn.end()), std::move(handler));
 }

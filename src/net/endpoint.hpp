@@ -38,6 +38,9 @@ class Endpoint {
   SocketAddress local_address() const;
   std::optional<SocketAddress> local_address_v6() const;
   asio::any_io_executor executor() const;
+  // Datagram and system-call counts of this endpoint's sockets, summed.
+  // REQUIRES: called on executor() (the counters are not atomic).
+  UdpStats udp_stats() const;
 
   // Accept connections whose ALPN is `alpn` and hand each to `handler` (run as its own coroutine
   // on executor()). Registering an ALPN again replaces its handler. Connections asking for an

@@ -18,11 +18,11 @@ Result<std::unique_ptr<EndpointImpl>> EndpointImpl::bind(EndpointConfig config) 
   impl->identity_ = std::move(*identity);
   gnutls_rnd(GNUTLS_RND_KEY, impl->reset_secret_.data(), impl->reset_secret_.size());
   gnutls_rnd(GNUTLS_RND_KEY, impl->token_secret_.data(), impl->token_secret_.size());
-  auto v4 = UdpSocket::open(impl->io_, impl->config_.bind_v4);
+  auto v4 = UdpSocket::open(impl->io_, impl->config_.bind_v4, impl->config_.udp);
   if (!v4) return Unexpected{std::move(v4).error()};
   impl->v4_ = std::move(*v4);
   if (impl->config_.bind_v6) {
-    auto v6 = UdpSocket::open(impl->io_, *impl->config_.bind_v6);
+    auto v6 = UdpSocket::open(impl->io_, *impl->config_.bind_v6, impl->config_.udp);
     if (!v6) return Unexpected{std::move(v6).error()};
     impl->v6_ = std::move(*v6);
   }
@@ -74,6 +74,22 @@ void EndpointImpl::stop() {
 void EndpointImpl::register_protocol(Bytes alpn, ProtocolHandler handler) {
   std::lock_guard lock(protocols_mutex_);
   protocols_[std::move(alpn)] = std::move(handler);
+}
+
+UdpStats EndpointImpl::udp_stats() const {
+  UdpStats sum = v4_->stats();
+  if (v6_) {
+    const UdpStats& v6 = v6_->stats();
+    sum.send_calls += v6.send_calls;
+    sum.datagrams_sent += v6.datagrams_sent;
+    sum.dropped_sends += v6.dropped_sends;
+    sum.gso_sends += v6.gso_sends;
+    sum.gso_refusals += v6.gso_refusals;
+    sum.receive_calls += v6.receive_calls;
+    sum.datagrams_received += v6.datagrams_received;
+    sum.coalesced_receives += v6.coalesced_receives;
+  }
+  return sum;
 }
 
 bool EndpointImpl::has_protocol(const Bytes& alpn) const {
@@ -232,8 +248,8 @@ EndpointStats EndpointImpl::stats_here() const {
   stats.connection_ids = connections_.size();
   for (const UdpSocket* socket : {v4_.get(), v6_.get()}) {
     if (socket == nullptr) continue;
-    stats.packets_sent += socket->packets_sent();
-    stats.bytes_sent += socket->bytes_sent();
+    stats.packets_sent += socket->stats().datagrams_sent;
+    stats.bytes_sent += socket->stats().bytes_sent;
   }
   return stats;
 }

@@ -36,6 +36,7 @@ class EndpointImpl {
   const PublicKey& node_id() const { return identity_->public_key(); }
   const UdpSocket& socket_v4() const { return *v4_; }
   const UdpSocket* socket_v6() const { return v6_.get(); }
+  UdpStats udp_stats() const;
 
   void register_protocol(Bytes alpn, ProtocolHandler handler);
   bool has_protocol(const Bytes& alpn) const;

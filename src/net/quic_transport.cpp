@@ -29,21 +29,17 @@ class QuicStream final : public TransportStream {
   void abort(std::uint64_t code) override {
     if (aborted_) return;
     aborted_ = true;
-    finish_instead_of_reset(code);
+    asio::co_spawn(executor_, reset_and_stop(stream_, code), asio::detached);
   }
 
  private:
-  // MERGE: net::Stream has no reset/stop yet. Once it has, this becomes
-  // `stream_.reset(code); stream_.stop(code);` and the peer sees StreamReset instead of a clean
-  // end of stream. Until then the peer sees our side finish, and we stop reading locally.
-  void finish_instead_of_reset(std::uint64_t /*code*/) {
-    asio::co_spawn(
-        executor_,
-        [stream = stream_]() mutable -> Awaitable<void> {
-          auto finished = co_await stream.finish();
-          (void)finished;  // already finished or the connection is gone: nothing left to end
-        },
-        asio::detached);
+  // RESET_STREAM and STOP_SENDING with `code`: the peer's reads and writes fail with
+  // StreamReset. A free coroutine with by-value parameters: it outlives this object.
+  static Awaitable<void> reset_and_stop(Stream stream, std::uint64_t code) {
+    auto reset = co_await stream.reset(code);
+    auto stopped = co_await stream.stop(code);
+    (void)reset;  // already reset, or the connection is gone: nothing left to abort
+    (void)stopped;
   }
 
   Stream stream_;

@@ -27,7 +27,9 @@ SimConnection::SimConnection(std::shared_ptr<SimHub> hub, std::shared_ptr<SimWir
       delivery_timer_(executor),
       end_timer_(executor) {}
 
-Error SimConnection::error() const { return Error(Errc::Io, close_info_->to_string()); }
+Error SimConnection::error() const {
+  return Error(close_errc(*close_info_), close_info_->to_string());
+}
 
 // Stream ids as in QUIC: the opener's side in the lowest bit, its count above it.
 Awaitable<Result<StreamHandle>> SimConnection::open_bi() {

@@ -146,7 +146,7 @@ Result<SimHub::Opened> SimHub::open(std::uint32_t from, const PublicKey& to, con
   }
   auto handler = nodes_[target].protocols.find(alpn);
   if (handler == nodes_[target].protocols.end()) {
-    return fail(Errc::HandshakeRejected,
+    return fail(Errc::TlsRefused,
                 "node " + to.to_hex() + " refused the ALPN (no protocol registered for it)");
   }
 

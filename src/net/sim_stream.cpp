@@ -34,7 +34,7 @@ Awaitable<Result<std::size_t>> SimStream::read_some(std::span<std::uint8_t> buff
   for (;;) {
     if (state_->aborted) co_return fail(Errc::Io, "stream aborted locally");
     if (state_->peer_abort_code) {
-      co_return fail(Errc::Io,
+      co_return fail(Errc::StreamReset,
                      "stream reset by peer with code " + std::to_string(*state_->peer_abort_code));
     }
     if (state_->readable > 0 && !buffer.empty()) {
@@ -56,7 +56,7 @@ std::optional<Error> SimStream::send_error() const {
   if (!connection_->alive()) return connection_->error();
   if (state_->aborted) return Error(Errc::Io, "stream aborted locally");
   if (state_->peer_abort_code) {
-    return Error(Errc::Io,
+    return Error(Errc::StreamReset,
                  "stream stopped by peer with code " + std::to_string(*state_->peer_abort_code));
   }
   if (state_->fin_sent) return Error(Errc::InvalidArgument, "write after finish");

@@ -9,7 +9,7 @@ namespace p2panda::net {
 Result<void> close_result(const CloseInfo& info) {
   bool graceful = info.kind == CloseInfo::Kind::Local || info.kind == CloseInfo::Kind::Peer;
   if (graceful && info.code == 0) return {};
-  return fail(Errc::Io, info.to_string());
+  return fail(close_errc(info), info.to_string());
 }
 
 Awaitable<Result<void>> read_exact(TransportStream& stream, std::span<std::uint8_t> buffer) {

@@ -1,13 +1,36 @@
 #include "net/udp_socket.hpp"
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "net/udp_batch.hpp"
+
 namespace p2panda::net {
 namespace {
-constexpr int kBatch = 64;
+
 constexpr int kSocketBuffer = 4 << 20;
+
+// The GRO segment size the kernel attached to a received message; 0 when it did not coalesce.
+std::size_t gro_segment_size(const msghdr& message) {
+  for (auto* c = CMSG_FIRSTHDR(&message); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(&message), c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int size = 0;
+      std::memcpy(&size, CMSG_DATA(c), sizeof size);
+      return size > 0 ? static_cast<std::size_t>(size) : 0;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
-Result<std::unique_ptr<UdpSocket>> UdpSocket::open(asio::io_context& io,
-                                                   const SocketAddress& bind) {
+Result<std::unique_ptr<UdpSocket>> UdpSocket::open(asio::io_context& io, const SocketAddress& bind,
+                                                   const UdpOptions& options) {
   std::unique_ptr<UdpSocket> socket(new UdpSocket(io));
   std::error_code ec;
   socket->socket_.open(bind.protocol(), ec);
@@ -24,8 +47,19 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::open(asio::io_context& io,
   socket->socket_.set_option(asio::socket_base::send_buffer_size(kSocketBuffer), ignored);
   socket->local_ = socket->socket_.local_endpoint(ec);
   if (ec) return fail(Errc::Io, "local_endpoint: " + ec.message());
+  // GSO needs no set-up: it is asked for per sendmsg, and a refusal turns it off then.
+  socket->gso_ = options.gso;
+  if (options.gro) {
+    int on = 1;
+    socket->gro_ =
+        setsockopt(socket->socket_.native_handle(), SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
+  }
+  socket->recv_storage_.reset(new std::uint8_t[kRecvSlots * kSlotSize]);
+  socket->send_storage_.reset(new std::uint8_t[kSendStorage]);
   return socket;
 }
+
+UdpSocket::~UdpSocket() = default;
 
 void UdpSocket::start(DatagramHandler on_datagram, std::function<void()> on_batch_end) {
   on_datagram_ = std::move(on_datagram);
@@ -41,26 +75,98 @@ void UdpSocket::wait() {
   });
 }
 
+// One recvmmsg per readiness event: whatever is left wakes the next wait at once (asio re-arms
+// the descriptor), and flushing in between keeps acknowledgements flowing.
 void UdpSocket::drain() {
+  mmsghdr messages[kRecvSlots];
+  iovec vectors[kRecvSlots];
+  sockaddr_storage names[kRecvSlots];
+  alignas(cmsghdr) std::uint8_t controls[kRecvSlots][CMSG_SPACE(sizeof(int))];
+  for (std::size_t i = 0; i < kRecvSlots; ++i) {
+    vectors[i] = {recv_storage_.get() + i * kSlotSize, kSlotSize};
+    messages[i].msg_hdr = msghdr{};
+    messages[i].msg_hdr.msg_name = &names[i];
+    messages[i].msg_hdr.msg_namelen = sizeof names[i];
+    messages[i].msg_hdr.msg_iov = &vectors[i];
+    messages[i].msg_hdr.msg_iovlen = 1;
+    messages[i].msg_hdr.msg_control = controls[i];
+    messages[i].msg_hdr.msg_controllen = sizeof controls[i];
+  }
+  // An error (would block, or an ICMP error surfaced by the kernel) means nothing to read now.
+  const int received =
+      recvmmsg(socket_.native_handle(), messages, kRecvSlots, MSG_DONTWAIT, nullptr);
+  if (received > 0) ++stats_.receive_calls;
   SocketAddress from;
-  for (int i = 0; i < kBatch && socket_.is_open(); ++i) {
-    std::error_code ec;
-    std::size_t n = socket_.receive_from(asio::buffer(buffer_), from, 0, ec);
-    if (ec) break;  // would_block, or an ICMP error surfaced by the kernel: nothing to read now
-    on_datagram_(*this, from, ByteSpan(buffer_.data(), n));
+  for (int i = 0; i < received && socket_.is_open(); ++i) {
+    const msghdr& header = messages[i].msg_hdr;
+    if ((header.msg_flags & MSG_TRUNC) != 0) continue;  // larger than any QUIC packet we accept
+    if (header.msg_namelen > from.capacity()) continue;
+    std::memcpy(from.data(), header.msg_name, header.msg_namelen);
+    from.resize(header.msg_namelen);
+    ByteSpan data(static_cast<const std::uint8_t*>(vectors[i].iov_base), messages[i].msg_len);
+    const std::size_t segment = gro_segment_size(header);
+    if (segment != 0 && segment < data.size()) ++stats_.coalesced_receives;
+    for_each_segment(data, segment, [&](ByteSpan datagram) {
+      ++stats_.datagrams_received;
+      if (socket_.is_open()) on_datagram_(*this, from, datagram);
+    });
   }
   on_batch_end_();
 }
 
-void UdpSocket::send(const SocketAddress& to, ByteSpan datagram) {
-  std::error_code ec;
-  socket_.send_to(asio::buffer(datagram.data(), datagram.size()), to, 0, ec);
-  if (ec) {
-    ++dropped_sends_;
+void UdpSocket::send(const SocketAddress& to, ByteSpan datagrams, std::size_t segment_size) {
+  if (datagrams.empty()) return;
+  if (segment_size == 0) segment_size = datagrams.size();
+  if (segment_size < datagrams.size() && gso_ && send_gso(to, datagrams, segment_size)) return;
+  for_each_segment(datagrams, segment_size, [&](ByteSpan datagram) { send_one(to, datagram); });
+}
+
+// False when the kernel refused GSO; the caller then sends the datagrams one by one.
+bool UdpSocket::send_gso(const SocketAddress& to, ByteSpan datagrams, std::size_t segment_size) {
+  iovec vector{const_cast<std::uint8_t*>(datagrams.data()), datagrams.size()};
+  alignas(cmsghdr) std::uint8_t control[CMSG_SPACE(sizeof(std::uint16_t))] = {};
+  msghdr message{};
+  message.msg_name = const_cast<void*>(static_cast<const void*>(to.data()));
+  message.msg_namelen = static_cast<socklen_t>(to.size());
+  message.msg_iov = &vector;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&message);
+  c->cmsg_level = SOL_UDP;
+  c->cmsg_type = UDP_SEGMENT;
+  c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+  const auto size = static_cast<std::uint16_t>(segment_size);
+  std::memcpy(CMSG_DATA(c), &size, sizeof size);
+  const std::size_t count = (datagrams.size() + segment_size - 1) / segment_size;
+  if (sendmsg(socket_.native_handle(), &message, 0) >= 0) {
+    ++stats_.send_calls;
+    ++stats_.gso_sends;
+    stats_.datagrams_sent += count;
+    stats_.bytes_sent += datagrams.size();
+    return true;
+  }
+  // EIO: the route's device cannot checksum segments; EINVAL: no GSO in this kernel (or on this
+  // socket type). Either will not change, so stop asking.
+  if (errno == EIO || errno == EINVAL) {
+    gso_ = false;
+    ++stats_.gso_refusals;
+    return false;
+  }
+  stats_.dropped_sends += count;  // socket buffer full: QUIC recovers
+  return true;
+}
+
+void UdpSocket::send_one(const SocketAddress& to, ByteSpan datagram) {
+  const auto sent = ::sendto(socket_.native_handle(), datagram.data(), datagram.size(), 0,
+                             to.data(), static_cast<socklen_t>(to.size()));
+  if (sent < 0) {
+    ++stats_.dropped_sends;
     return;
   }
-  ++packets_sent_;
-  bytes_sent_ += datagram.size();
+  ++stats_.send_calls;
+  ++stats_.datagrams_sent;
+  stats_.bytes_sent += datagram.size();
 }
 
 void UdpSocket::close() {

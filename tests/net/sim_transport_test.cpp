@@ -72,7 +72,7 @@ TEST(SimTransport, PartitionBreaksConnectionsAndBlocksNewOnesUntilHeal) {
   ASSERT_EQ(client_closed.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   auto ours = client_closed.get();
   ASSERT_TRUE(ours.has_value() && !ours->has_value()) << "a partition must end in an error";
-  EXPECT_EQ(ours->error().code(), Errc::Io);
+  EXPECT_EQ(ours->error().code(), Errc::ConnectionLost);
   EXPECT_NE(ours->error().message().find("partition"), std::string::npos)
       << ours->error().message();
   auto read = pending_read->take();
@@ -124,7 +124,7 @@ TEST(SimTransport, VanishedNodeIsNoticedAfterTheDetectDelay) {
   ASSERT_EQ(client_closed.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   auto ours = client_closed.get();
   ASSERT_TRUE(ours.has_value() && !ours->has_value());
-  EXPECT_EQ(ours->error().code(), Errc::Io);
+  EXPECT_EQ(ours->error().code(), Errc::ConnectionLost);
   auto again = run_on(client->executor(), try_connect(client, address));
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(*again, Errc::Io);
