@@ -6,10 +6,12 @@
 // a fixed key and journals what it processes (node_journal.hpp says what is checked). Each round
 // starts the driver, waits for "ready" and a random number of processed operations, waits a
 // random few microseconds more and kills it; then the database must pass integrity_check and the
-// journal the delivery checks. A last run, not killed, consumes up to the peer's last operation:
-// every operation published is stored and was delivered, with the right id.
+// journal the delivery checks. Some rounds kill during startup (store open, replay, the first
+// sync) and some leave the driver dead for a while, so the restart syncs and replays a backlog.
+// A last run, not killed, consumes up to the peer's last operation: every operation published
+// is stored and was delivered, with the right id.
 //
-// P2PANDA_NODE_CRASH_ROUNDS sets the rounds per ack policy (default 8), P2PANDA_SEED replays one.
+// P2PANDA_NODE_CRASH_ROUNDS sets the rounds per ack policy (default 16), P2PANDA_SEED replays one.
 #include <atomic>
 #include <cstdlib>
 #include <iostream>
@@ -128,19 +130,39 @@ void expect_line(DriverProcess& driver, const std::string& prefix, Clock::time_p
   ASSERT_EQ(line.rfind(prefix, 0), 0u) << "waiting for " << what << ", got: " << line;
 }
 
-// One round: start, wait for "ready" and `processed` operations, wait `extra` more, SIGKILL.
-void run_and_kill(const DriverArgs& setup, unsigned processed, std::chrono::microseconds extra) {
+// When a round kills the driver, and how long it stays dead while the peer keeps publishing.
+struct Round {
+  bool during_startup = false;          // kill at `extra` after the spawn, ready or not
+  unsigned processed = 0;               // else: after "ready" and this many operations
+  std::chrono::microseconds extra{0};   // ... and this much longer
+  std::chrono::milliseconds downtime{0};  // then a backlog builds up before the restart
+};
+
+Round random_round(std::mt19937_64& rng) {
+  Round round;
+  round.during_startup = rng() % 8 == 0;
+  round.processed = static_cast<unsigned>(rng() % (kMaxProcessedBeforeKill + 1));
+  round.extra = std::chrono::microseconds(rng() % (round.during_startup ? 30'000 : kMaxExtraMicros));
+  round.downtime = std::chrono::milliseconds(rng() % 4 == 0 ? rng() % 150 : 0);
+  return round;
+}
+
+// The random moments below are sleeps on purpose: they choose when to kill, nothing waits on them.
+void run_and_kill(const DriverArgs& setup, const Round& round) {
   auto driver = start_driver(setup, std::nullopt);
   ASSERT_TRUE(driver);
-  ASSERT_NO_FATAL_FAILURE(expect_line(*driver, "ready", Clock::now() + kStartTimeout, "ready"));
-  for (unsigned i = 0; i < processed; ++i) {
-    ASSERT_NO_FATAL_FAILURE(
-        expect_line(*driver, "P ", Clock::now() + kLineTimeout, "processed operation"));
+  if (!round.during_startup) {
+    ASSERT_NO_FATAL_FAILURE(expect_line(*driver, "ready", Clock::now() + kStartTimeout, "ready"));
+    for (unsigned i = 0; i < round.processed; ++i) {
+      ASSERT_NO_FATAL_FAILURE(
+          expect_line(*driver, "P ", Clock::now() + kLineTimeout, "processed operation"));
+    }
   }
-  std::this_thread::sleep_for(extra);  // the random moment itself, not a wait for an event
+  std::this_thread::sleep_for(round.extra);
   const int status = driver->kill_and_wait();
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
       << "driver exited by itself, status " << status;
+  std::this_thread::sleep_for(round.downtime);
 }
 
 void expect_intact(const std::string& db) {
@@ -174,7 +196,7 @@ class NodeCrash : public testing::TestWithParam<AckPolicy> {};
 TEST_P(NodeCrash, SigkillMidStreamRedeliversUnackedAndNoAcked) {
   const AckPolicy policy = GetParam();
   const std::uint64_t seed = env_or("P2PANDA_SEED", std::random_device{}());
-  const std::uint64_t rounds = env_or("P2PANDA_NODE_CRASH_ROUNDS", 8);
+  const std::uint64_t rounds = env_or("P2PANDA_NODE_CRASH_ROUNDS", 16);
   std::cout << "[ node crash ] seed " << seed << ", " << rounds
             << " rounds (replay: P2PANDA_SEED=" << seed << ")" << std::endl;
   RecordProperty("seed", std::to_string(seed));
@@ -196,9 +218,7 @@ TEST_P(NodeCrash, SigkillMidStreamRedeliversUnackedAndNoAcked) {
 
   for (std::uint64_t round = 0; round < rounds && !HasFailure(); ++round) {
     SCOPED_TRACE("round " + std::to_string(round) + ", P2PANDA_SEED=" + std::to_string(seed));
-    const auto processed = static_cast<unsigned>(rng() % (kMaxProcessedBeforeKill + 1));
-    const auto extra = std::chrono::microseconds(rng() % kMaxExtraMicros);
-    ASSERT_NO_FATAL_FAILURE(run_and_kill(setup, processed, extra));
+    ASSERT_NO_FATAL_FAILURE(run_and_kill(setup, random_round(rng)));
     ASSERT_NO_FATAL_FAILURE(expect_intact(setup.db));
     ASSERT_NO_FATAL_FAILURE(journal.consume());
   }
