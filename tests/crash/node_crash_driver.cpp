@@ -17,9 +17,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <string>
-
 #include <p2panda/node.hpp>
+#include <string>
 
 namespace {
 

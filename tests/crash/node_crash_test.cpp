@@ -110,8 +110,8 @@ struct DriverArgs {
 
 std::unique_ptr<DriverProcess> start_driver(const DriverArgs& setup,
                                             std::optional<std::uint64_t> until) {
-  std::vector<std::string> argv{NODE_CRASH_DRIVER, setup.db,       setup.journal,
-                                setup.key_hex,     setup.topic_hex, setup.peer_hex,
+  std::vector<std::string> argv{NODE_CRASH_DRIVER,  setup.db,        setup.journal,
+                                setup.key_hex,      setup.topic_hex, setup.peer_hex,
                                 setup.peer_address, setup.mode};
   if (until) argv.push_back(std::to_string(*until));
   std::string error;
@@ -125,16 +125,16 @@ void expect_line(DriverProcess& driver, const std::string& prefix, Clock::time_p
   std::string line;
   const auto read = driver.read_line(line, deadline);
   ASSERT_EQ(read, DriverProcess::Read::Line)
-      << "waiting for " << what << ": driver ended, timed out or failed ("
-      << static_cast<int>(read) << ")";
+      << "waiting for " << what << ": driver ended, timed out or failed (" << static_cast<int>(read)
+      << ")";
   ASSERT_EQ(line.rfind(prefix, 0), 0u) << "waiting for " << what << ", got: " << line;
 }
 
 // When a round kills the driver, and how long it stays dead while the peer keeps publishing.
 struct Round {
-  bool during_startup = false;          // kill at `extra` after the spawn, ready or not
-  unsigned processed = 0;               // else: after "ready" and this many operations
-  std::chrono::microseconds extra{0};   // ... and this much longer
+  bool during_startup = false;            // kill at `extra` after the spawn, ready or not
+  unsigned processed = 0;                 // else: after "ready" and this many operations
+  std::chrono::microseconds extra{0};     // ... and this much longer
   std::chrono::milliseconds downtime{0};  // then a backlog builds up before the restart
 };
 
@@ -142,7 +142,8 @@ Round random_round(std::mt19937_64& rng) {
   Round round;
   round.during_startup = rng() % 8 == 0;
   round.processed = static_cast<unsigned>(rng() % (kMaxProcessedBeforeKill + 1));
-  round.extra = std::chrono::microseconds(rng() % (round.during_startup ? 30'000 : kMaxExtraMicros));
+  round.extra =
+      std::chrono::microseconds(rng() % (round.during_startup ? 30'000 : kMaxExtraMicros));
   round.downtime = std::chrono::milliseconds(rng() % 4 == 0 ? rng() % 150 : 0);
   return round;
 }
@@ -208,12 +209,12 @@ TEST_P(NodeCrash, SigkillMidStreamRedeliversUnackedAndNoAcked) {
   PeerPublisher peer(topic);
   ASSERT_TRUE(peer.ok());
   const DriverArgs setup{dir.file("node.sqlite"),
-                    dir.file("journal"),
-                    PrivateKey::generate().to_hex(),
-                    topic.to_hex(),
-                    peer.id().to_hex(),
-                    peer.address(),
-                    policy == AckPolicy::Explicit ? "explicit" : "automatic"};
+                         dir.file("journal"),
+                         PrivateKey::generate().to_hex(),
+                         topic.to_hex(),
+                         peer.id().to_hex(),
+                         peer.address(),
+                         policy == AckPolicy::Explicit ? "explicit" : "automatic"};
   JournalCheck journal(setup.journal, peer.id(), policy, NodeConfig{}.subscription_window);
 
   for (std::uint64_t round = 0; round < rounds && !HasFailure(); ++round) {

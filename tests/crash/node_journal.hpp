@@ -12,20 +12,19 @@
 // application's hands (counted as skipped). Test thread only.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <p2panda/node.hpp>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-
-#include <p2panda/node.hpp>
 
 namespace p2panda::test {
 
@@ -131,9 +130,8 @@ class JournalCheck {
     if (policy_ == AckPolicy::Explicit) {
       EXPECT_GT(seq, acked_) << "run " << stats_.runs << " delivered seq " << seq
                              << " again, acked before the kill (highest acked " << acked_ << ")";
-      EXPECT_LE(seq, processed_ + 1)
-          << "run " << stats_.runs << " began at seq " << seq << ", skipping unacked ones after "
-          << processed_;
+      EXPECT_LE(seq, processed_ + 1) << "run " << stats_.runs << " began at seq " << seq
+                                     << ", skipping unacked ones after " << processed_;
       return;
     }
     EXPECT_GT(seq, processed_) << "run " << stats_.runs << " delivered seq " << seq
@@ -164,7 +162,7 @@ class JournalCheck {
   std::uint64_t window_;
   std::size_t offset_ = 0;
   bool in_run_ = false;
-  std::int64_t acked_ = -1, processed_ = -1;  // highest over the finished runs
+  std::int64_t acked_ = -1, processed_ = -1;   // highest over the finished runs
   std::uint64_t runs_without_processing_ = 0;  // finished runs since the last that processed
   std::int64_t last_in_run_ = -1, acked_in_run_ = -1, processed_in_run_ = -1;
   Hash last_id_{};

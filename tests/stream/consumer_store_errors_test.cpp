@@ -34,9 +34,8 @@ class ConsumerStoreErrors : public ::testing::Test {
 
   Operation publish(LogWriter& writer) {
     Operation operation = writer.next();
-    auto result = store_->transact([&](store::StoreWriter& tx) {
-      return check_and_ingest(tx, operation, topic_, {});
-    });
+    auto result = store_->transact(
+        [&](store::StoreWriter& tx) { return check_and_ingest(tx, operation, topic_, {}); });
     EXPECT_TRUE(result.has_value());
     return operation;
   }
