@@ -82,14 +82,22 @@ Result<std::optional<Delivery>> Consumer::next_delivery(Micros now) {
   if (!automatic && in_flight_.size() >= config_.max_ack_pending) {
     return std::optional<Delivery>{};  // flow control: wait for acks
   }
+  if (automatic) {
+    // p2panda acks automatically right before delivery. If the ack cannot be saved the operation
+    // stays first in the queue: delivering it unacked would break the policy, dropping it would
+    // lose it until the next restart.
+    const Operation& front = queue_.front().operation;
+    auto extensions = node_extensions(front.header());
+    if (!extensions) {
+      queue_.pop_front();  // stored operations were validated; this one cannot be delivered
+      return Unexpected{std::move(extensions).error()};
+    }
+    P2PANDA_CHECK(advance(front.author(), extensions->log_id, front.seq_num()));
+  }
   Queued next = std::move(queue_.front());
   queue_.pop_front();
   const std::uint32_t attempt = next.attempts + 1;
-  if (automatic) {
-    // p2panda acks automatically right before delivery.
-    P2PANDA_TRY(extensions, node_extensions(next.operation.header()));
-    P2PANDA_CHECK(advance(next.operation.author(), extensions.log_id, next.operation.seq_num()));
-  } else {
+  if (!automatic) {
     in_flight_.insert_or_assign(next.operation.id(),
                                 InFlight{next.operation, attempt, now + config_.ack_wait});
   }
@@ -97,7 +105,15 @@ Result<std::optional<Delivery>> Consumer::next_delivery(Micros now) {
 }
 
 Result<void> Consumer::advance(const PublicKey& author, const LogId& log, SeqNum seq) {
-  if (!cursor_.advance(author, log, seq)) return {};
+  Cursor advanced = cursor_;
+  if (!advanced.advance(author, log, seq)) return {};
+  // Only a saved cursor counts: after a failed write the ack is not done, so the operations stay
+  // in flight (and are redelivered) and a retried ack writes again instead of finding nothing to
+  // advance.
+  P2PANDA_CHECK(store_.write([&advanced](store::StoreWriter& writer) {
+    return writer.set_cursor(advanced);
+  }));
+  cursor_ = std::move(advanced);
   // Everything at or below seq in this log is acked now: stop tracking it.
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
     const Operation& operation = it->second.operation;
@@ -107,7 +123,7 @@ Result<void> Consumer::advance(const PublicKey& author, const LogId& log, SeqNum
       ++it;
     }
   }
-  return store_.write([this](store::StoreWriter& writer) { return writer.set_cursor(cursor_); });
+  return {};
 }
 
 Result<void> Consumer::ack(const Hash& id) {
