@@ -136,9 +136,8 @@ Result<Hash> NodeEngine::publish(TopicStream& stream, std::optional<Bytes> body,
   if (is_shut_down()) return fail(Errc::NodeShutDown, "the node was shut down");
   const Topic& topic = stream.topic();
   const LogId log = LogId::from_topic(topic);
-  auto latest = store_->query(
-      [&](store::StoreReader& reader) { return reader.latest_entry(id_, log); });
-  if (!latest) return Unexpected{std::move(latest).error()};
+  auto head = own_head(log);
+  if (!head) return Unexpected{std::move(head).error()};
   std::optional<std::vector<Hash>> dependencies;
   if (causal(topic)) {
     auto heads = causal_heads(topic);
@@ -148,8 +147,8 @@ Result<Hash> NodeEngine::publish(TopicStream& stream, std::optional<Bytes> body,
   const Operation operation = create_node_operation(
       config_.key,
       {.topic = topic,
-       .seq_num = SeqNum(*latest ? (*latest)->header().seq_num.value() + 1 : 0),
-       .backlink = *latest ? std::optional<Hash>((*latest)->id()) : std::nullopt,
+       .seq_num = SeqNum(*head ? (*head)->seq_num.value() + 1 : 0),
+       .backlink = *head ? std::optional<Hash>((*head)->id) : std::nullopt,
        .timestamp = Timestamp::now(),
        .prune = prune,
        .body = body ? std::optional<Body>(Body(std::move(*body))) : std::nullopt,
@@ -164,17 +163,36 @@ Result<Hash> NodeEngine::publish(TopicStream& stream, std::optional<Bytes> body,
   auto result = store_->transact([&](store::StoreWriter& writer) {
     return stream::ingest(writer, operation, topic, *extensions, ingest);
   });
-  if (!result) return Unexpected{std::move(result).error()};
+  if (!result) {
+    own_heads_.erase(log);  // unknown whether it was kept: ask the store next time
+    return Unexpected{std::move(result).error()};
+  }
   if (auto* rejected = std::get_if<stream::Rejected>(&result->outcome)) {
+    own_heads_.erase(log);
     return Unexpected{rejected->reason};
   }
+  own_heads_[log] = LogHead{operation.seq_num(), operation.id()};
   metrics_.published.fetch_add(1);
   deliver(topic, result->released, FromLocalStore{}, operation);
   sync_->publish(topic, operation, nullptr);
   return operation.id();
 }
 
+Result<std::optional<NodeEngine::LogHead>> NodeEngine::own_head(const LogId& log) {
+  if (auto found = own_heads_.find(log); found != own_heads_.end()) return found->second;
+  auto latest = store_->query(
+      [&](store::StoreReader& reader) { return reader.latest_entry(id_, log); });
+  if (!latest) return Unexpected{std::move(latest).error()};
+  std::optional<LogHead> head;
+  if (*latest) head = LogHead{(*latest)->seq_num(), (*latest)->id()};
+  own_heads_.emplace(log, head);
+  return head;
+}
+
 bool NodeEngine::receive(const Topic& topic, const Operation& operation, const Source& source) {
+  // Our own operations from elsewhere (a peer or an import holding our log, e.g. after restoring
+  // a device) may move a log's head: let publish read the heads from the store again.
+  if (operation.author() == id_) own_heads_.clear();
   const stream::IngestConfig ingest{.causal = causal(topic)};
   auto result = store_->transact([&](store::StoreWriter& writer) {
     return stream::check_and_ingest(writer, operation, topic, ingest);

@@ -74,6 +74,12 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   void deliver(const Topic& topic, std::span<const Hash> released, const Source& source,
                const Operation& arrived);
   net::Awaitable<void> watch(std::shared_ptr<TopicStream> stream);
+  struct LogHead {
+    SeqNum seq_num;
+    Hash id;
+  };
+  // The latest entry of our own log `log` (nullopt: empty), from own_heads_ or else the store.
+  Result<std::optional<LogHead>> own_head(const LogId& log);
   Result<std::vector<Hash>> causal_heads(const Topic& topic);
 
   NodeConfig config_;
@@ -91,6 +97,10 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
     bool causal = false;
   };
   std::map<Topic, TopicState> topics_;
+  // Heads of our own logs, so that a publish reads nothing from the store (a reader transaction
+  // cost ~50 us of each, docs/benchmarks.md). Only publish() and receive() change our logs; the
+  // store stays the authority: on any doubt the entry is dropped and read again.
+  std::map<LogId, std::optional<LogHead>> own_heads_;
   AtomicMetrics metrics_;
   std::atomic<bool> shut_down_{false};
 };
