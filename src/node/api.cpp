@@ -59,7 +59,7 @@ Awaitable<Result<Hash>> RawPublisher::publish(std::optional<Bytes> body, bool pr
   auto stream = stream_;
   auto task = [](std::shared_ptr<NodeEngine> e, std::shared_ptr<TopicStream> s,
                  std::optional<Bytes> b, bool p) -> net::Awaitable<Result<Hash>> {
-    co_return e->publish(*s, std::move(b), p);
+    co_return co_await e->publish(std::move(s), std::move(b), p);
   };
   return on_node<Hash>(engine, task(engine, stream, std::move(body), prune));
 }
@@ -67,7 +67,7 @@ Awaitable<Result<Hash>> RawPublisher::publish(std::optional<Bytes> body, bool pr
 Result<Hash> RawPublisher::publish_blocking(std::optional<Bytes> body, bool prune) {
   auto task = [](std::shared_ptr<NodeEngine> e, std::shared_ptr<TopicStream> s,
                  std::optional<Bytes> b, bool p) -> net::Awaitable<Result<Hash>> {
-    co_return e->publish(*s, std::move(b), p);
+    co_return co_await e->publish(std::move(s), std::move(b), p);
   };
   return on_node_blocking<Hash>(engine_, task(engine_, stream_, std::move(body), prune));
 }

@@ -65,6 +65,7 @@ Result<void> NodeEngine::start_transport() {
     transport_ = std::move(*made);
   }
   executor_ = transport_->executor();
+  completions_ = std::make_shared<node::Completions>(executor_);
   return {};
 }
 
@@ -132,16 +133,32 @@ Result<std::vector<Hash>> NodeEngine::causal_heads(const Topic& topic) {
   });
 }
 
-Result<Hash> NodeEngine::publish(TopicStream& stream, std::optional<Bytes> body, bool prune) {
-  if (is_shut_down()) return fail(Errc::NodeShutDown, "the node was shut down");
-  const Topic& topic = stream.topic();
+namespace {
+
+// One publish's write, shared by the store's writer thread (which fills `result` in the job) and
+// the node thread (which reads it after `done` was posted there: the post orders the two).
+struct PendingWrite {
+  explicit PendingWrite(asio::any_io_executor executor)
+      : timer(std::move(executor), node::Clock::time_point::max()) {}
+  asio::steady_timer timer;
+  std::optional<Result<stream::IngestResult>> result;
+  Result<void> status;
+  bool done = false;
+};
+
+}  // namespace
+
+net::Awaitable<Result<Hash>> NodeEngine::publish(std::shared_ptr<TopicStream> stream,
+                                                 std::optional<Bytes> body, bool prune) {
+  if (is_shut_down()) co_return fail(Errc::NodeShutDown, "the node was shut down");
+  const Topic topic = stream->topic();
   const LogId log = LogId::from_topic(topic);
   auto head = own_head(log);
-  if (!head) return Unexpected{std::move(head).error()};
+  if (!head) co_return Unexpected{std::move(head).error()};
   std::optional<std::vector<Hash>> dependencies;
   if (causal(topic)) {
     auto heads = causal_heads(topic);
-    if (!heads) return Unexpected{std::move(heads).error()};
+    if (!heads) co_return Unexpected{std::move(heads).error()};
     dependencies = std::move(*heads);
   }
   const Operation operation = create_node_operation(
@@ -158,24 +175,44 @@ Result<Hash> NodeEngine::publish(TopicStream& stream, std::optional<Bytes> body,
   // again, which costs ~2.5x the signing and holds the store's writer thread meanwhile
   // (docs/benchmarks.md, publish_vs_sign). The log rules still apply in ingest().
   auto extensions = node_extensions(operation.header());
-  if (!extensions) return Unexpected{std::move(extensions).error()};
-  const stream::IngestConfig ingest{.causal = causal(topic)};
-  auto result = store_->transact([&](store::StoreWriter& writer) {
-    return stream::ingest(writer, operation, topic, *extensions, ingest);
-  });
-  if (!result) {
+  if (!extensions) co_return Unexpected{std::move(extensions).error()};
+  // The next publish chains on this one before it is stored: publishes in flight share the
+  // writer's group commit instead of paying a commit and two thread hops each. The writer runs
+  // jobs and their completions in order, so deliveries and forwarding keep log order; a failed
+  // write drops the head, and the writes chained on it fail the log rules in ingest().
+  own_heads_[log] = LogHead{operation.seq_num(), operation.id()};
+  auto pending = std::make_shared<PendingWrite>(executor_);
+  store_->submit(
+      [pending, operation, topic, extensions = *extensions,
+       ingest = stream::IngestConfig{.causal = causal(topic)}](store::StoreWriter& writer)
+          -> Result<void> {
+        auto& result = pending->result.emplace(
+            stream::ingest(writer, operation, topic, extensions, ingest));
+        if (!result) return Unexpected{result.error()};
+        return {};
+      },
+      [pending, completions = completions_](Result<void> status) {
+        completions->post([pending, status = std::move(status)] {
+          pending->status = status;
+          pending->done = true;
+          pending->timer.cancel();
+        });
+      });
+  while (!pending->done) co_await pending->timer.async_wait(net::use_tuple);
+  if (!pending->status || !pending->result) {
     own_heads_.erase(log);  // unknown whether it was kept: ask the store next time
-    return Unexpected{std::move(result).error()};
+    co_return Unexpected{pending->status ? Error(Errc::StoreFailed, "publish not stored")
+                                         : pending->status.error()};
   }
+  auto& result = *pending->result;
   if (auto* rejected = std::get_if<stream::Rejected>(&result->outcome)) {
     own_heads_.erase(log);
-    return Unexpected{rejected->reason};
+    co_return Unexpected{rejected->reason};
   }
-  own_heads_[log] = LogHead{operation.seq_num(), operation.id()};
   metrics_.published.fetch_add(1);
   deliver(topic, result->released, FromLocalStore{}, operation);
   sync_->publish(topic, operation, nullptr);
-  return operation.id();
+  co_return operation.id();
 }
 
 Result<std::optional<NodeEngine::LogHead>> NodeEngine::own_head(const LogId& log) {
@@ -286,6 +323,8 @@ void NodeEngine::shutdown() {
       },
       asio::use_future);
   stopped.wait_for(std::chrono::seconds(5));
+  // Store completions must not be posted to a thread that is about to be destroyed.
+  completions_->close();
   // Then stop the thread(s) from here: the QUIC endpoint joins its own thread on destruction.
   if (io_thread_.joinable()) {
     io_->stop();

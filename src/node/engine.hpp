@@ -52,7 +52,9 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
 
   // Node thread.
   Result<std::shared_ptr<TopicStream>> open(const Topic& topic, StreamOptions options);
-  Result<Hash> publish(TopicStream& stream, std::optional<Bytes> body, bool prune);
+  // Completes once the operation is stored (or failed), after its delivery and forwarding.
+  net::Awaitable<Result<Hash>> publish(std::shared_ptr<TopicStream> stream,
+                                       std::optional<Bytes> body, bool prune);
   ImportEnded import(TopicStream& stream, std::vector<Operation> operations);
   void close_sessions(const Topic& topic);
   void add_peer(net::PeerAddress peer);
@@ -90,6 +92,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   std::thread io_thread_;
   std::shared_ptr<net::Transport> transport_;
   asio::any_io_executor executor_;
+  std::shared_ptr<node::Completions> completions_;
   std::unique_ptr<node::SyncManager> sync_;
 
   struct TopicState {
