@@ -4,8 +4,8 @@
 // Public handles (node.hpp) reach it through co_spawn onto executor().
 //
 // Threading: everything marked "node thread" REQUIRES running on executor(). Metrics are atomics
-// and readable from any thread. The store runs its own threads (store/sqlite_store.hpp); the node
-// thread calls it with blocking jobs for now (docs/node.md, "Threads").
+// and readable from any thread. The store runs its own threads (store/sqlite_store.hpp); publish
+// awaits its write, the rest calls the store with blocking jobs for now (docs/node.md, "Threads").
 #pragma once
 
 #include <atomic>
