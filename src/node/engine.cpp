@@ -182,6 +182,7 @@ net::Awaitable<Result<Hash>> NodeEngine::publish(std::shared_ptr<TopicStream> st
   // write drops the head, and the writes chained on it fail the log rules in ingest().
   own_heads_[log] = LogHead{operation.seq_num(), operation.id()};
   auto pending = std::make_shared<PendingWrite>(executor_);
+  ++publishes_in_flight_;
   store_->submit(
       [pending, operation, topic, extensions = *extensions,
        ingest = stream::IngestConfig{.causal = causal(topic)}](store::StoreWriter& writer)
@@ -199,6 +200,7 @@ net::Awaitable<Result<Hash>> NodeEngine::publish(std::shared_ptr<TopicStream> st
         });
       });
   while (!pending->done) co_await pending->timer.async_wait(net::use_tuple);
+  --publishes_in_flight_;
   if (!pending->status || !pending->result) {
     own_heads_.erase(log);  // unknown whether it was kept: ask the store next time
     co_return Unexpected{pending->status ? Error(Errc::StoreFailed, "publish not stored")
@@ -323,6 +325,18 @@ void NodeEngine::shutdown() {
       },
       asio::use_future);
   stopped.wait_for(std::chrono::seconds(5));
+  // Publishes awaiting their writes must answer rather than wait forever: the writer finishes
+  // every queued job (in order, so once this one is done), then the node thread resumes them.
+  (void)store_->write([](store::StoreWriter&) -> Result<void> { return {}; });
+  auto drained = asio::co_spawn(
+      executor_,
+      [self]() -> net::Awaitable<void> {
+        for (int i = 0; i < 10'000 && self->publishes_in_flight_ > 0; ++i) {
+          co_await asio::post(self->executor_, asio::use_awaitable);
+        }
+      },
+      asio::use_future);
+  drained.wait_for(std::chrono::seconds(5));
   // Store completions must not be posted to a thread that is about to be destroyed.
   completions_->close();
   // Then stop the thread(s) from here: the QUIC endpoint joins its own thread on destruction.

@@ -104,6 +104,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   // cost ~50 us of each, docs/benchmarks.md). Only publish() and receive() change our logs; the
   // store stays the authority: on any doubt the entry is dropped and read again.
   std::map<LogId, std::optional<LogHead>> own_heads_;
+  std::size_t publishes_in_flight_ = 0;  // awaiting their store write; shutdown() lets them finish
   AtomicMetrics metrics_;
   std::atomic<bool> shut_down_{false};
 };
