@@ -345,8 +345,10 @@ void NodeEngine::shutdown() {
     io_thread_.join();
   }
   transport_.reset();
-  sync_.reset();
+  // Destroying the io_context destroys the coroutine frames still parked in it, and the sync
+  // manager's retry loop waits on a Signal the manager owns: the manager must outlive them.
   io_.reset();
+  sync_.reset();
   store_->close();
 }
 
