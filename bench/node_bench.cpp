@@ -13,6 +13,8 @@
 // Rates are the median of kRounds rounds (each round: sign, blocking, awaitable, interleaved so a
 // load spike hits all three alike); every round is printed, for the spread.
 // Usage: node_bench [--results FILE]
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -21,8 +23,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <unistd.h>
 
 #include <p2panda/extensions.hpp>
 #include <p2panda/node.hpp>
@@ -77,8 +77,7 @@ std::string message(std::size_t index) {
 class TempDir {
  public:
   TempDir()
-      : path_(std::filesystem::temp_directory_path() /
-              ("node_bench-" + std::to_string(getpid()))) {
+      : path_(std::filesystem::temp_directory_path() / ("node_bench-" + std::to_string(getpid()))) {
     std::filesystem::create_directories(path_);
   }
   ~TempDir() {
@@ -92,7 +91,10 @@ class TempDir {
 };
 
 Result<Node> spawn_on_file(const std::string& path) {
-  return builder().database_url("sqlite:" + path).bind_v4("127.0.0.1").sync_retry(200ms)
+  return builder()
+      .database_url("sqlite:" + path)
+      .bind_v4("127.0.0.1")
+      .sync_retry(200ms)
       .spawn_blocking();
 }
 
@@ -102,10 +104,12 @@ double sign_rate(const Topic& topic, std::size_t first) {
   std::optional<Hash> backlink;
   const auto start = Clock::now();
   for (std::size_t i = 0; i < kPublishes; ++i) {
-    Operation operation = create_node_operation(
-        key, {.topic = topic, .seq_num = SeqNum(static_cast<std::uint32_t>(i)),
-              .backlink = backlink, .timestamp = Timestamp::now(),
-              .body = Body(Codec<std::string>::encode(message(first + i)))});
+    Operation operation =
+        create_node_operation(key, {.topic = topic,
+                                    .seq_num = SeqNum(static_cast<std::uint32_t>(i)),
+                                    .backlink = backlink,
+                                    .timestamp = Timestamp::now(),
+                                    .body = Body(Codec<std::string>::encode(message(first + i)))});
     backlink = operation.id();
   }
   return static_cast<double>(kPublishes) / seconds_since(start);
@@ -168,8 +172,9 @@ std::optional<PublishFigures> publish_round(const TempDir& dir, std::size_t roun
   figures.blocking = publish_blocking_rate(stream->publisher, kWarmUp);
   figures.async = publish_async_rate(stream->publisher, kWarmUp + kPublishes);
   node->shutdown();
-  std::printf("  round %zu: sign %8.0f/s  publish_blocking %8.0f/s  publish (awaitable x%zu) %8.0f/s\n",
-              round, figures.sign, figures.blocking, kAsyncWindow, figures.async);
+  std::printf(
+      "  round %zu: sign %8.0f/s  publish_blocking %8.0f/s  publish (awaitable x%zu) %8.0f/s\n",
+      round, figures.sign, figures.blocking, kAsyncWindow, figures.async);
   return figures;
 }
 

@@ -43,8 +43,7 @@ struct Child {
   bool command(const char* line) {
     if (std::fprintf(to, "%s\n", line) < 0 || std::fflush(to) != 0) return false;
     char answer[64] = {};
-    return std::fgets(answer, sizeof answer, from) != nullptr &&
-           std::string(answer) == "ready\n";
+    return std::fgets(answer, sizeof answer, from) != nullptr && std::string(answer) == "ready\n";
   }
 };
 
