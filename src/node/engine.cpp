@@ -136,11 +136,10 @@ Result<std::vector<Hash>> NodeEngine::causal_heads(const Topic& topic) {
 namespace {
 
 // One publish's write, shared by the store's writer thread (which fills `result` in the job) and
-// the node thread (which reads it after `done` was posted there: the post orders the two).
-struct PendingWrite {
-  explicit PendingWrite(asio::any_io_executor executor)
-      : timer(std::move(executor), node::Clock::time_point::max()) {}
-  asio::steady_timer timer;
+// the node thread (which reads it after `done` was posted there: the post orders the two). It
+// holds no asio object, so that the writer thread, which may drop the last reference, never
+// destroys one.
+struct WriteOutcome {
   std::optional<Result<stream::IngestResult>> result;
   Result<void> status;
   bool done = false;
@@ -181,32 +180,35 @@ net::Awaitable<Result<Hash>> NodeEngine::publish(std::shared_ptr<TopicStream> st
   // jobs and their completions in order, so deliveries and forwarding keep log order; a failed
   // write drops the head, and the writes chained on it fail the log rules in ingest().
   own_heads_[log] = LogHead{operation.seq_num(), operation.id()};
-  auto pending = std::make_shared<PendingWrite>(executor_);
+  auto outcome = std::make_shared<WriteOutcome>();
+  // Lives in this frame; the completion only runs on the node thread while the frame waits (the
+  // frame and the posted completion go together when the io_context is torn down).
+  asio::steady_timer wake(executor_, node::Clock::time_point::max());
   ++publishes_in_flight_;
   store_->submit(
-      [pending, operation, topic, extensions = *extensions,
+      [outcome, operation, topic, extensions = *extensions,
        ingest = stream::IngestConfig{.causal = causal(topic)}](store::StoreWriter& writer)
           -> Result<void> {
-        auto& result = pending->result.emplace(
+        auto& result = outcome->result.emplace(
             stream::ingest(writer, operation, topic, extensions, ingest));
         if (!result) return Unexpected{result.error()};
         return {};
       },
-      [pending, completions = completions_](Result<void> status) {
-        completions->post([pending, status = std::move(status)] {
-          pending->status = status;
-          pending->done = true;
-          pending->timer.cancel();
+      [outcome, wake = &wake, completions = completions_](Result<void> status) {
+        completions->post([outcome, wake, status = std::move(status)] {
+          outcome->status = status;
+          outcome->done = true;
+          wake->cancel();
         });
       });
-  while (!pending->done) co_await pending->timer.async_wait(net::use_tuple);
+  while (!outcome->done) co_await wake.async_wait(net::use_tuple);
   --publishes_in_flight_;
-  if (!pending->status || !pending->result) {
+  if (!outcome->status || !outcome->result) {
     own_heads_.erase(log);  // unknown whether it was kept: ask the store next time
-    co_return Unexpected{pending->status ? Error(Errc::StoreFailed, "publish not stored")
-                                         : pending->status.error()};
+    co_return Unexpected{outcome->status ? Error(Errc::StoreFailed, "publish not stored")
+                                         : outcome->status.error()};
   }
-  auto& result = *pending->result;
+  auto& result = *outcome->result;
   if (auto* rejected = std::get_if<stream::Rejected>(&result->outcome)) {
     own_heads_.erase(log);
     co_return Unexpected{rejected->reason};
