@@ -62,7 +62,9 @@ namespace {
 net::Awaitable<Result<Hash>> publish_task(std::shared_ptr<NodeEngine> engine,
                                           std::shared_ptr<TopicStream> stream,
                                           std::optional<Bytes> body, bool prune) {
-  co_return engine->publish(*stream, std::move(body), prune);
+  auto publishing = engine->publish(std::move(stream), std::move(body), prune);
+  auto published = co_await std::move(publishing);
+  co_return published;
 }
 
 net::Awaitable<Result<ImportEnded>> import_task(std::shared_ptr<NodeEngine> engine,

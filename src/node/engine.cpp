@@ -65,6 +65,7 @@ Result<void> NodeEngine::start_transport() {
     transport_ = std::move(*made);
   }
   executor_ = transport_->executor();
+  completions_ = std::make_shared<node::Completions>(executor_);
   return {};
 }
 
@@ -132,43 +133,107 @@ Result<std::vector<Hash>> NodeEngine::causal_heads(const Topic& topic) {
   });
 }
 
-Result<Hash> NodeEngine::publish(TopicStream& stream, std::optional<Bytes> body, bool prune) {
-  if (is_shut_down()) return fail(Errc::NodeShutDown, "the node was shut down");
-  const Topic& topic = stream.topic();
+namespace {
+
+// One publish's write, shared by the store's writer thread (which fills `result` in the job) and
+// the node thread (which reads it after `done` was posted there: the post orders the two). It
+// holds no asio object, so that the writer thread, which may drop the last reference, never
+// destroys one.
+struct WriteOutcome {
+  std::optional<Result<stream::IngestResult>> result;
+  Result<void> status;
+  bool done = false;
+};
+
+}  // namespace
+
+net::Awaitable<Result<Hash>> NodeEngine::publish(std::shared_ptr<TopicStream> stream,
+                                                 std::optional<Bytes> body, bool prune) {
+  if (is_shut_down()) co_return fail(Errc::NodeShutDown, "the node was shut down");
+  const Topic topic = stream->topic();
   const LogId log = LogId::from_topic(topic);
-  auto latest = store_->query(
-      [&](store::StoreReader& reader) { return reader.latest_entry(id_, log); });
-  if (!latest) return Unexpected{std::move(latest).error()};
+  auto head = own_head(log);
+  if (!head) co_return Unexpected{std::move(head).error()};
   std::optional<std::vector<Hash>> dependencies;
   if (causal(topic)) {
     auto heads = causal_heads(topic);
-    if (!heads) return Unexpected{std::move(heads).error()};
+    if (!heads) co_return Unexpected{std::move(heads).error()};
     dependencies = std::move(*heads);
   }
   const Operation operation = create_node_operation(
       config_.key,
       {.topic = topic,
-       .seq_num = SeqNum(*latest ? (*latest)->header().seq_num.value() + 1 : 0),
-       .backlink = *latest ? std::optional<Hash>((*latest)->id()) : std::nullopt,
+       .seq_num = SeqNum(*head ? (*head)->seq_num.value() + 1 : 0),
+       .backlink = *head ? std::optional<Hash>((*head)->id) : std::nullopt,
        .timestamp = Timestamp::now(),
        .prune = prune,
        .body = body ? std::optional<Body>(Body(std::move(*body))) : std::nullopt,
        .dependencies = std::move(dependencies)});
-  const stream::IngestConfig ingest{.causal = causal(topic)};
-  auto result = store_->transact([&](store::StoreWriter& writer) {
-    return stream::check_and_ingest(writer, operation, topic, ingest);
-  });
-  if (!result) return Unexpected{std::move(result).error()};
+  // Our own operation is valid by construction: signed with our key a moment ago, its body hash,
+  // seq and backlink set from what we just read. check_and_ingest would verify that signature
+  // again, which costs ~2.5x the signing and holds the store's writer thread meanwhile
+  // (docs/benchmarks.md, publish_vs_sign). The log rules still apply in ingest().
+  auto extensions = node_extensions(operation.header());
+  if (!extensions) co_return Unexpected{std::move(extensions).error()};
+  // The next publish chains on this one before it is stored: publishes in flight share the
+  // writer's group commit instead of paying a commit and two thread hops each. The writer runs
+  // jobs and their completions in order, so deliveries and forwarding keep log order; a failed
+  // write drops the head, and the writes chained on it fail the log rules in ingest().
+  own_heads_[log] = LogHead{operation.seq_num(), operation.id()};
+  auto outcome = std::make_shared<WriteOutcome>();
+  // Lives in this frame; the completion only runs on the node thread while the frame waits (the
+  // frame and the posted completion go together when the io_context is torn down).
+  asio::steady_timer wake(executor_, node::Clock::time_point::max());
+  ++publishes_in_flight_;
+  store_->submit(
+      [outcome, operation, topic, extensions = *extensions,
+       ingest = stream::IngestConfig{.causal = causal(topic)}](store::StoreWriter& writer)
+          -> Result<void> {
+        auto& result = outcome->result.emplace(
+            stream::ingest(writer, operation, topic, extensions, ingest));
+        if (!result) return Unexpected{result.error()};
+        return {};
+      },
+      [outcome, wake = &wake, completions = completions_](Result<void> status) {
+        completions->post([outcome, wake, status = std::move(status)] {
+          outcome->status = status;
+          outcome->done = true;
+          wake->cancel();
+        });
+      });
+  while (!outcome->done) co_await wake.async_wait(net::use_tuple);
+  --publishes_in_flight_;
+  if (!outcome->status || !outcome->result) {
+    own_heads_.erase(log);  // unknown whether it was kept: ask the store next time
+    co_return Unexpected{outcome->status ? Error(Errc::StoreFailed, "publish not stored")
+                                         : outcome->status.error()};
+  }
+  auto& result = *outcome->result;
   if (auto* rejected = std::get_if<stream::Rejected>(&result->outcome)) {
-    return Unexpected{rejected->reason};
+    own_heads_.erase(log);
+    co_return Unexpected{rejected->reason};
   }
   metrics_.published.fetch_add(1);
   deliver(topic, result->released, FromLocalStore{}, operation);
   sync_->publish(topic, operation, nullptr);
-  return operation.id();
+  co_return operation.id();
+}
+
+Result<std::optional<NodeEngine::LogHead>> NodeEngine::own_head(const LogId& log) {
+  if (auto found = own_heads_.find(log); found != own_heads_.end()) return found->second;
+  auto latest = store_->query(
+      [&](store::StoreReader& reader) { return reader.latest_entry(id_, log); });
+  if (!latest) return Unexpected{std::move(latest).error()};
+  std::optional<LogHead> head;
+  if (*latest) head = LogHead{(*latest)->seq_num(), (*latest)->id()};
+  own_heads_.emplace(log, head);
+  return head;
 }
 
 bool NodeEngine::receive(const Topic& topic, const Operation& operation, const Source& source) {
+  // Our own operations from elsewhere (a peer or an import holding our log, e.g. after restoring
+  // a device) may move a log's head: let publish read the heads from the store again.
+  if (operation.author() == id_) own_heads_.clear();
   const stream::IngestConfig ingest{.causal = causal(topic)};
   auto result = store_->transact([&](store::StoreWriter& writer) {
     return stream::check_and_ingest(writer, operation, topic, ingest);
@@ -262,14 +327,30 @@ void NodeEngine::shutdown() {
       },
       asio::use_future);
   stopped.wait_for(std::chrono::seconds(5));
+  // Publishes awaiting their writes must answer rather than wait forever: the writer finishes
+  // every queued job (in order, so once this one is done), then the node thread resumes them.
+  (void)store_->write([](store::StoreWriter&) -> Result<void> { return {}; });
+  auto drained = asio::co_spawn(
+      executor_,
+      [self]() -> net::Awaitable<void> {
+        for (int i = 0; i < 10'000 && self->publishes_in_flight_ > 0; ++i) {
+          co_await asio::post(self->executor_, asio::use_awaitable);
+        }
+      },
+      asio::use_future);
+  drained.wait_for(std::chrono::seconds(5));
+  // Store completions must not be posted to a thread that is about to be destroyed.
+  completions_->close();
   // Then stop the thread(s) from here: the QUIC endpoint joins its own thread on destruction.
   if (io_thread_.joinable()) {
     io_->stop();
     io_thread_.join();
   }
   transport_.reset();
-  sync_.reset();
+  // Destroying the io_context destroys the coroutine frames still parked in it, and the sync
+  // manager's retry loop waits on a Signal the manager owns: the manager must outlive them.
   io_.reset();
+  sync_.reset();
   store_->close();
 }
 

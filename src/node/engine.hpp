@@ -4,8 +4,8 @@
 // Public handles (node.hpp) reach it through co_spawn onto executor().
 //
 // Threading: everything marked "node thread" REQUIRES running on executor(). Metrics are atomics
-// and readable from any thread. The store runs its own threads (store/sqlite_store.hpp); the node
-// thread calls it with blocking jobs for now (docs/node.md, "Threads").
+// and readable from any thread. The store runs its own threads (store/sqlite_store.hpp); publish
+// awaits its write, the rest calls the store with blocking jobs for now (docs/node.md, "Threads").
 #pragma once
 
 #include <atomic>
@@ -52,7 +52,9 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
 
   // Node thread.
   Result<std::shared_ptr<TopicStream>> open(const Topic& topic, StreamOptions options);
-  Result<Hash> publish(TopicStream& stream, std::optional<Bytes> body, bool prune);
+  // Completes once the operation is stored (or failed), after its delivery and forwarding.
+  net::Awaitable<Result<Hash>> publish(std::shared_ptr<TopicStream> stream,
+                                       std::optional<Bytes> body, bool prune);
   ImportEnded import(TopicStream& stream, std::vector<Operation> operations);
   void close_sessions(const Topic& topic);
   void add_peer(net::PeerAddress peer);
@@ -74,6 +76,12 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   void deliver(const Topic& topic, std::span<const Hash> released, const Source& source,
                const Operation& arrived);
   net::Awaitable<void> watch(std::shared_ptr<TopicStream> stream);
+  struct LogHead {
+    SeqNum seq_num;
+    Hash id;
+  };
+  // The latest entry of our own log `log` (nullopt: empty), from own_heads_ or else the store.
+  Result<std::optional<LogHead>> own_head(const LogId& log);
   Result<std::vector<Hash>> causal_heads(const Topic& topic);
 
   NodeConfig config_;
@@ -84,6 +92,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   std::thread io_thread_;
   std::shared_ptr<net::Transport> transport_;
   asio::any_io_executor executor_;
+  std::shared_ptr<node::Completions> completions_;
   std::unique_ptr<node::SyncManager> sync_;
 
   struct TopicState {
@@ -91,6 +100,11 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
     bool causal = false;
   };
   std::map<Topic, TopicState> topics_;
+  // Heads of our own logs, so that a publish reads nothing from the store (a reader transaction
+  // cost ~50 us of each, docs/benchmarks.md). Only publish() and receive() change our logs; the
+  // store stays the authority: on any doubt the entry is dropped and read again.
+  std::map<LogId, std::optional<LogHead>> own_heads_;
+  std::size_t publishes_in_flight_ = 0;  // awaiting their store write; shutdown() lets them finish
   AtomicMetrics metrics_;
   std::atomic<bool> shut_down_{false};
 };

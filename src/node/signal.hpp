@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <vector>
 
 #include "net/asio.hpp"
@@ -41,6 +42,29 @@ class Signal {
 
  private:
   std::vector<asio::steady_timer*> waiters_;
+};
+
+// Hands completions from other threads (the store's writer) to the node thread, until close():
+// after it, nothing more is posted, so nothing reaches an executor whose thread is being torn
+// down. Thread-safe.
+class Completions {
+ public:
+  explicit Completions(asio::any_io_executor executor) : executor_(std::move(executor)) {}
+
+  template <class F>
+  void post(F&& function) {
+    std::lock_guard lock(mutex_);
+    if (open_) asio::post(executor_, std::forward<F>(function));
+  }
+  void close() {
+    std::lock_guard lock(mutex_);
+    open_ = false;
+  }
+
+ private:
+  std::mutex mutex_;
+  bool open_ = true;
+  asio::any_io_executor executor_;
 };
 
 // Microseconds on the steady clock: the time the sans-IO cores (Consumer, LogSyncSession) take.

@@ -169,5 +169,28 @@ TEST(NodeAck, CallsAfterShutdownSayNodeShutDown) {
   EXPECT_EQ(next.error().code(), Errc::NodeShutDown);
 }
 
+// Publishes awaiting their store write when shutdown() comes all answer: stored, or NodeShutDown.
+TEST(NodeAck, PublishesInFlightAtShutdownAllAnswer) {
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add();
+  auto stream = a.stream_blocking<std::string>(Topic::random());
+  ASSERT_TRUE(stream);
+  asio::io_context io;
+  std::size_t answered = 0;
+  for (int i = 0; i < 200; ++i) {
+    asio::co_spawn(
+        io,
+        [&]() -> Awaitable<void> {
+          auto id = co_await stream->publisher.publish("in flight");
+          if (id || id.error().code() == Errc::NodeShutDown) ++answered;
+        },
+        asio::detached);
+  }
+  io.poll();  // every publish is now on its way to the node thread
+  a.shutdown();
+  io.run_for(10s);  // a publish that never answers would leave `answered` short
+  EXPECT_EQ(answered, 200u);
+}
+
 }  // namespace
 }  // namespace p2panda::test

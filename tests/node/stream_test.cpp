@@ -171,6 +171,35 @@ TEST_P(NodeStream, ImportedOperationsAreDeliveredAndSynced) {
             (std::vector<std::string>{"imported 0", "imported 1"}));
 }
 
+// Publish keeps the head of its own log in memory; operations of our own log that arrive from
+// elsewhere (here an import, as from another device with our key) must move that head.
+TEST_P(NodeStream, PublishContinuesAfterOwnOperationsArriveFromElsewhere) {
+  Nodes nodes(GetParam());
+  const PrivateKey key = PrivateKey::generate();
+  auto& a = nodes.add([&](NodeBuilder& builder) { builder.private_key(key); });
+  auto topic = Topic::random();
+  auto stream = a.stream_blocking<std::string>(topic);
+  ASSERT_TRUE(stream);
+  auto first = stream->publisher.publish_blocking("seq 0");
+  ASSERT_TRUE(first) << first.error().to_string();
+  std::vector<Operation> elsewhere;
+  std::optional<Hash> backlink = *first;
+  for (std::uint32_t seq = 1; seq < 3; ++seq) {
+    elsewhere.push_back(create_node_operation(
+        key, {.topic = topic, .seq_num = SeqNum(seq), .backlink = backlink,
+              .timestamp = Timestamp::now(),
+              .body = Body(Codec<std::string>::encode("seq " + std::to_string(seq)))}));
+    backlink = elsewhere.back().id();
+  }
+  auto ended = run_async(stream->publisher.import(elsewhere));
+  ASSERT_TRUE(ended) << ended.error().to_string();
+  EXPECT_EQ(ended->imported, 2u);
+  auto next = stream->publisher.publish_blocking("seq 3");
+  ASSERT_TRUE(next) << next.error().to_string();
+  EXPECT_EQ(messages(stream->subscription, 4),
+            (std::vector<std::string>{"seq 0", "seq 1", "seq 2", "seq 3"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, NodeStream, testing::Values(Net::Sim, Net::Quic), net_name);
 
 }  // namespace
