@@ -93,6 +93,7 @@ struct EndpointStats {
   std::uint64_t bytes_received = 0;
   std::uint64_t handshakes_completed = 0;
   std::uint64_t connections_refused = 0;  // over a connection limit (incoming)
+  std::uint64_t connections_replaced = 0;  // a peer's oldest accepted one, closed for its newest
   std::uint64_t retries_sent = 0;
   std::uint64_t version_negotiations_sent = 0;
 };

@@ -7,6 +7,8 @@
 // only; every public method REQUIRES being called there.
 #pragma once
 
+#include <atomic>
+
 #include <map>
 #include <memory>
 #include <optional>
@@ -83,6 +85,9 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   // True when remote_id() names the peer: a client knows it from the start (the key it dialled),
   // a server once the handshake verified the client's key.
   bool peer_known() const { return !server_ || handshake_done_; }
+  bool is_server_side() const { return server_; }
+  // Creation order on this process: a lower serial is an older connection.
+  std::uint64_t serial() const { return serial_; }
   // Sends CONNECTION_CLOSE with an application code and drops the connection.
   void close(std::uint64_t code, std::string_view reason);
   // Sends CONNECTION_CLOSE with a transport error code (e.g. CONNECTION_REFUSED) and drops it.
@@ -151,6 +156,11 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   bool handshake_done_ = false;
   PublicKey remote_id_;
   Bytes alpn_;
+  std::uint64_t serial_ = next_serial();
+  static std::uint64_t next_serial() {
+    static std::atomic<std::uint64_t> counter{0};
+    return ++counter;
+  }
   std::optional<CloseInfo> close_info_;
   // Set by the endpoint when it refuses a verified client (a limit, an ALPN unregistered since);
   // the connection is closed with it as soon as ngtcp2 returns from the packet that completed

@@ -172,6 +172,19 @@ std::size_t EndpointImpl::connections_to(const PublicKey& peer,
   return count;
 }
 
+std::shared_ptr<ConnectionImpl> EndpointImpl::oldest_accepted(const PublicKey& peer,
+                                                              const ConnectionImpl* except) const {
+  std::shared_ptr<ConnectionImpl> oldest;
+  for (const auto& [key, connection] : live_) {
+    if (key == except || !connection->is_server_side() || !connection->peer_known() ||
+        connection->remote_id() != peer) {
+      continue;
+    }
+    if (!oldest || connection->serial() < oldest->serial()) oldest = connection;
+  }
+  return oldest;
+}
+
 std::shared_ptr<ConnectionImpl> EndpointImpl::reusable(const PublicKey& peer,
                                                        const Bytes& alpn) const {
   // Only our own outgoing connections: on an accepted one the peer runs no handler for us.
@@ -193,6 +206,15 @@ std::optional<std::pair<std::uint64_t, std::string>> EndpointImpl::admit(
   }
   const std::size_t limit = config_.transport.max_connections_per_peer;
   if (connections_to(connection.remote_id(), &connection) >= limit) {
+    // A peer dialling again while at its limit has usually lost the old connections (a restart,
+    // a new network) that we have not timed out yet: its oldest accepted connection makes room.
+    // Only when all of them are our own outgoing ones is the new one refused.
+    if (auto oldest = oldest_accepted(connection.remote_id(), &connection)) {
+      oldest->close_transport(NGTCP2_CONNECTION_REFUSED,
+                              "replaced by a newer connection from this peer");
+      ++stats_.connections_replaced;
+      return std::nullopt;
+    }
     ++stats_.connections_refused;
     return std::pair{std::uint64_t{NGTCP2_CONNECTION_REFUSED},
                      "too many connections from this peer (limit " + std::to_string(limit) + ")"};

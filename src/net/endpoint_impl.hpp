@@ -67,6 +67,9 @@ class EndpointImpl {
   EndpointStats stats_here() const;
   std::size_t connections_to(const PublicKey& peer, const ConnectionImpl* except) const;
   std::shared_ptr<ConnectionImpl> reusable(const PublicKey& peer, const Bytes& alpn) const;
+  // The peer's oldest connection that it dialled to us (not `except`), if any.
+  std::shared_ptr<ConnectionImpl> oldest_accepted(const PublicKey& peer,
+                                                  const ConnectionImpl* except) const;
   Awaitable<Result<Connection>> await_handshake(std::shared_ptr<ConnectionImpl> connection);
 
   // Stateless replies (endpoint_accept.cpp).
