@@ -110,6 +110,7 @@ namespace {
 net::Awaitable<Result<std::optional<RawEvent>>> next_event(std::shared_ptr<NodeEngine> engine,
                                                            std::shared_ptr<TopicStream> stream,
                                                            node::Clock::time_point deadline) {
+  stream->settle();  // the application is done with the previous event
   for (;;) {
     if (auto event = stream->pop()) {
       stream->pump(node::now_micros());  // room in the window: move more deliveries in

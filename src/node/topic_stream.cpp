@@ -6,13 +6,16 @@ namespace {
 stream::ConsumerConfig consumer_config(const StreamOptions& options, AckPolicy policy) {
   stream::ConsumerConfig config;
   config.cursor_name = options.cursor_name;
-  config.ack_policy =
-      policy == AckPolicy::Automatic ? stream::AckPolicy::Automatic : stream::AckPolicy::Explicit;
+  // Automatic acks are done here, not by the Consumer: an operation is acked when the application
+  // asks for the event after it, i.e. once it is done with it (see TopicStream::settle). To the
+  // Consumer that is an explicit ack that never times out.
+  config.ack_policy = stream::AckPolicy::Explicit;
+  const bool automatic = policy == AckPolicy::Automatic;
   // 0 means "never redeliver": a wait longer than any session.
-  config.ack_wait = options.ack_wait.count() > 0
+  config.ack_wait = !automatic && options.ack_wait.count() > 0
                         ? static_cast<std::uint64_t>(options.ack_wait.count()) * 1000
                         : UINT64_MAX / 4;
-  config.max_deliver = options.max_deliver;
+  config.max_deliver = automatic ? 0 : options.max_deliver;
   config.max_ack_pending = options.max_ack_pending;
   return config;
 }
@@ -47,6 +50,7 @@ TopicStream::TopicStream(store::Store& store, Topic topic, StreamOptions options
       topic_(topic),
       options_(std::move(options)),
       window_(window == 0 ? 1 : window),
+      automatic_(policy == AckPolicy::Automatic),
       consumer_(store, topic, consumer_config(options_, policy)) {}
 
 void TopicStream::start(std::uint64_t now) {
@@ -107,8 +111,19 @@ std::optional<RawEvent> TopicStream::pop() {
   if (events_.empty()) return std::nullopt;
   RawEvent event = std::move(events_.front());
   events_.pop_front();
-  if (std::holds_alternative<RawProcessed>(event)) --processed_waiting_;
+  if (auto* processed = std::get_if<RawProcessed>(&event)) {
+    --processed_waiting_;
+    if (automatic_) handed_ = processed->operation.id;
+  }
   return event;
+}
+
+void TopicStream::settle() {
+  if (!handed_) return;
+  const Hash id = *handed_;
+  handed_.reset();
+  // A failed cursor write leaves the operation unacked: it comes again after a restart.
+  if (auto acked = ack(id); !acked) push(AckFailed{id, acked.error()});
 }
 
 Result<void> TopicStream::ack(const Hash& id) {
@@ -123,6 +138,9 @@ void TopicStream::nak(const Hash& id, std::uint64_t now) {
 }
 
 void TopicStream::close() {
+  // A subscription given up or a node shut down gracefully: the application is done with what it
+  // took. (A crash skips this, and the last operation comes again.)
+  if (!closed_) settle();
   closed_ = true;
   changed_.notify_all();
 }

@@ -1,8 +1,10 @@
 // TopicStream: one subscription's state on the node thread. It owns a Consumer (the ack cursor,
 // replay, redelivery) and the queue of events waiting for the application. Processed events are
 // moved from the Consumer into the queue only while fewer than `window` of them wait, so an
-// application that does not read holds operations in the store, not in memory, and automatic acks
-// happen no earlier than the hand-over into that small window. Node thread only.
+// application that does not read does not make the node ack anything. Automatic acks happen when
+// the application asks for the next event after a Processed one, so a crash while it handles an
+// operation delivers that operation again (at-least-once) and nothing is acked unseen.
+// Node thread only.
 #pragma once
 
 #include <deque>
@@ -37,6 +39,9 @@ class TopicStream {
   std::optional<std::uint64_t> next_deadline() const { return consumer_.next_deadline(); }
 
   std::optional<RawEvent> pop();
+  // Automatic acks: acks the Processed event handed out last, now that the application asks for
+  // more (it is done with it). Call at the start of every next().
+  void settle();
   Result<void> ack(const Hash& id);
   void nak(const Hash& id, std::uint64_t now);
 
@@ -51,6 +56,8 @@ class TopicStream {
   Topic topic_;
   StreamOptions options_;
   std::size_t window_;
+  bool automatic_;
+  std::optional<Hash> handed_;  // automatic acks: delivered, acked at the next settle()
   stream::Consumer consumer_;
   std::deque<RawEvent> events_;
   std::size_t processed_waiting_ = 0;  // Processed events in events_
