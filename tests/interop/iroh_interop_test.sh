@@ -159,7 +159,7 @@ wrong_alpn)
   ours_dial --node-id "$server_id" --alpn "$other_alpn"
   check "our client: iroh refuses an unknown ALPN (exit 4)" test "$rc" = 4
   check "our client: the reason is TLS alert 120 (no_application_protocol)" \
-    has "$out" '"message":"HandshakeRejected: transport error 376: '
+    has "$out" '"message":"TlsRefused: closed by peer with transport error 376 \(TLS alert 120\)'
   check "iroh server: no connection accepted" server_lacks '"event":"accepted"'
   stop_server
   start_server ours "$server_key"

@@ -144,7 +144,7 @@ dead_peer)
   echo "client exit $status, $elapsed ms after the kill (idle timeout $idle_ms ms)"
   check "client reports the lost connection (exit 6) within idle timeout + 10 s" test "$status" = 6
   check "client: the reason is the idle timeout" \
-    grep -qE '"close":"idle timeout: [^"]*".*"phase":"stream"' "$tmp/client.out"
+    grep -qE '"close":"connection lost \(idle timeout\)[^"]*".*"phase":"stream"' "$tmp/client.out"
   check "client: no success line" bash -c "! grep -q '\"event\":\"done\"' '$tmp/client.out'"
   ;;
 *) echo "unknown case: $case_name"; exit 2 ;;

@@ -174,16 +174,15 @@ int run_dial(DialOptions options) {
 int classify_handshake_error(const Error& error) {
   const std::string& text = error.message();
   const auto has = [&](std::string_view part) { return text.find(part) != std::string::npos; };
-  if (error.code() != Errc::HandshakeRejected) return kExitFailed;
-  if (has("handshake timed out")) return kExitTimeout;
+  if (error.code() == Errc::TimedOut) return kExitTimeout;
+  if (error.code() != Errc::TlsRefused) return kExitFailed;
   // We refused the peer's key (TlsSession's verify rule names both keys).
   if (has("presented key") || has("not a single Ed25519") || has("did not present a raw")) {
     return kExitKeyRefused;
   }
-  // The peer's CONNECTION_CLOSE carries a TLS alert as crypto error 0x100 + alert (RFC 9001 4.8).
-  constexpr int kCryptoError = 0x100;
+  // The peer's CONNECTION_CLOSE carries a TLS alert (RFC 9001 4.8), named in the message.
   const auto alert = [&](int tls_alert) {
-    return has("transport error " + std::to_string(kCryptoError + tls_alert) + ":");
+    return has("(TLS alert " + std::to_string(tls_alert) + ")");
   };
   if (alert(120)) return kExitAlpnRefused;  // no_application_protocol
   // bad_certificate, unsupported_certificate, certificate_unknown, unknown_ca, decrypt_error:
