@@ -123,6 +123,20 @@ TEST_P(TransportConformance, WrongNodeIdIsRefused) {
       << errc_name(*result);
 }
 
+TEST_P(TransportConformance, ConnectOffTheTransportsExecutorIsAnError) {
+  auto server = add();
+  auto client = add();
+  server->register_protocol(kEcho, echo_handler_for_transport());
+  IoThread elsewhere;
+  auto result = run_on(elsewhere.executor(),
+                       [](std::shared_ptr<Transport> from, PeerAddress to) -> Awaitable<Errc> {
+                         auto connection = co_await from->connect(to, kEcho);
+                         co_return connection ? Errc{} : connection.error().code();
+                       }(client, address(server)));
+  ASSERT_TRUE(result.has_value()) << "timed out";
+  EXPECT_EQ(*result, Errc::InvalidArgument);
+}
+
 Awaitable<bool> round_trip(ConnectionHandle connection, std::uint32_t index) {
   auto stream = co_await connection->open_bi();
   if (!stream) co_return false;
