@@ -75,16 +75,20 @@ TEST_P(TransportConformance, AcceptorSeesConnectorId) {
     seen->put({connection->remote_id(), connection->alpn()});
     co_await echo_handler_for_transport()(connection);
   });
-  auto result = run_on(client->executor(),
-                       on_stream<Bytes>(client, address(server), kProbe,
-                                        [](ConnectionHandle, StreamHandle stream)
-                                            -> Awaitable<Result<Bytes>> {
-                                          auto written = co_await write_frame(*stream, kProbe);
-                                          if (!written) co_return Unexpected{written.error()};
-                                          auto reply = co_await read_frame(*stream, 1024);
-                                          if (!reply) co_return Unexpected{reply.error()};
-                                          co_return reply->value_or(Bytes{});
-                                        }));
+  auto result = run_on(
+      client->executor(),
+      [](std::shared_ptr<Transport> from, PeerAddress to) -> Awaitable<Result<Bytes>> {
+        auto opened = co_await open_stream(from, to, kProbe);
+        if (!opened) co_return Unexpected{std::move(opened).error()};
+        ConnectionHandle connection = opened->first;
+        StreamHandle stream = opened->second;
+        auto written = co_await write_frame(*stream, kProbe);
+        if (!written) co_return Unexpected{written.error()};
+        auto reply = co_await read_frame(*stream, 1024);
+        connection->close(0, "done");
+        if (!reply) co_return Unexpected{reply.error()};
+        co_return reply->value_or(Bytes{});
+      }(client, address(server)));
   ASSERT_TRUE(result.has_value()) << "timed out";
   ASSERT_TRUE(result->has_value()) << result->error().to_string();
   auto got = seen->take();
@@ -328,18 +332,17 @@ TransportHandler read_one_frame(std::shared_ptr<Mailbox<Result<std::optional<Byt
 // Writes raw bytes, finishes and waits for the acceptor's ack (or the end of the stream).
 Awaitable<Result<void>> write_raw(std::shared_ptr<Transport> client, PeerAddress server,
                                   Bytes raw) {
-  auto done = co_await on_stream<std::uint8_t>(
-      client, server, kProbe,
-      [&raw](ConnectionHandle, StreamHandle stream) -> Awaitable<Result<std::uint8_t>> {
-        auto written = co_await stream->write(raw);
-        if (!written) co_return Unexpected{std::move(written).error()};
-        auto finished = co_await stream->finish();
-        if (!finished) co_return Unexpected{std::move(finished).error()};
-        auto ack = co_await read_frame(*stream, 16);
-        (void)ack;
-        co_return std::uint8_t{1};
-      });
-  if (!done) co_return Unexpected{std::move(done).error()};
+  auto opened = co_await open_stream(client, server, kProbe);
+  if (!opened) co_return Unexpected{std::move(opened).error()};
+  ConnectionHandle connection = opened->first;
+  StreamHandle stream = opened->second;
+  auto written = co_await stream->write(raw);
+  if (!written) co_return written;
+  auto finished = co_await stream->finish();
+  if (!finished) co_return finished;
+  auto ack = co_await read_frame(*stream, 16);
+  (void)ack;  // the acceptor acks even after a bad frame; either way we are done
+  connection->close(0, "done");
   co_return Result<void>{};
 }
 
