@@ -3,6 +3,12 @@
 namespace p2panda::net {
 namespace {
 
+// A free coroutine, not a lambda: a lambda coroutine's captures die with the closure object.
+Awaitable<void> finish_detached(Stream stream) {
+  auto finished = co_await stream.finish();
+  (void)finished;  // already finished or the connection is gone: nothing left to end
+}
+
 class QuicStream final : public TransportStream {
  public:
   QuicStream(Stream stream, asio::any_io_executor executor)
@@ -37,13 +43,7 @@ class QuicStream final : public TransportStream {
   // `stream_.reset(code); stream_.stop(code);` and the peer sees StreamReset instead of a clean
   // end of stream. Until then the peer sees our side finish, and we stop reading locally.
   void finish_instead_of_reset(std::uint64_t /*code*/) {
-    asio::co_spawn(
-        executor_,
-        [stream = stream_]() mutable -> Awaitable<void> {
-          auto finished = co_await stream.finish();
-          (void)finished;  // already finished or the connection is gone: nothing left to end
-        },
-        asio::detached);
+    asio::co_spawn(executor_, finish_detached(stream_), asio::detached);
   }
 
   Stream stream_;
