@@ -185,15 +185,18 @@ Result<SimHub::Opened> SimHub::open(std::uint32_t from, const PublicKey& to, con
   return Opened{std::move(connector), handshake};
 }
 
+// Replaced and removed handlers are destroyed after the lock: what they captured may use the hub.
 void SimHub::register_protocol(std::uint32_t node, ByteSpan alpn, TransportHandler handler) {
-  std::lock_guard lock(mutex_);
-  nodes_[node].protocols[Bytes(alpn.begin(), alpn.end())] = std::move(handler);
+  std::unique_lock lock(mutex_);
+  std::swap(nodes_[node].protocols[Bytes(alpn.begin(), alpn.end())], handler);
+  lock.unlock();
 }
 
 void SimHub::remove(std::uint32_t node) {
+  std::map<Bytes, TransportHandler> handlers;
   std::lock_guard lock(mutex_);
   nodes_[node].alive = false;
-  nodes_[node].protocols.clear();  // handlers may hold state of the node
+  handlers.swap(nodes_[node].protocols);  // handlers may hold state of the node
   auto found = directory_.find(nodes_[node].id);
   if (found != directory_.end() && found->second == node) directory_.erase(found);
   CloseInfo gone{CloseInfo::Kind::Endpoint, 0, "transport shut down"};
