@@ -102,10 +102,10 @@ std::vector<SocketAddress> QuicTransport::local_addresses() const {
 }
 
 void QuicTransport::register_protocol(ByteSpan alpn, TransportHandler handler) {
-  endpoint_.register_protocol(alpn, [handler = std::move(handler), executor = executor()](
-                                        Connection connection) {
-    return handler(std::make_shared<QuicConnection>(std::move(connection), executor));
-  });
+  endpoint_.register_protocol(
+      alpn, [handler = std::move(handler), executor = executor()](Connection connection) {
+        return handler(std::make_shared<QuicConnection>(std::move(connection), executor));
+      });
 }
 
 Awaitable<Result<ConnectionHandle>> QuicTransport::connect(PeerAddress peer, Bytes alpn) {
@@ -116,7 +116,8 @@ Awaitable<Result<ConnectionHandle>> QuicTransport::connect(PeerAddress peer, Byt
   for (const auto& address : peer.addresses) {
     auto connected = co_await endpoint_.connect(address, peer.node_id, alpn);
     if (connected) {
-      co_return ConnectionHandle(std::make_shared<QuicConnection>(std::move(*connected), executor()));
+      co_return ConnectionHandle(
+          std::make_shared<QuicConnection>(std::move(*connected), executor()));
     }
     last = std::move(connected).error();
   }

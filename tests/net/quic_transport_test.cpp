@@ -85,23 +85,23 @@ TEST(QuicTransport, AbortFinishesUntilStreamHasReset) {
     seen->put(std::move(next));
     connection->close(0, "seen");
   });
-  auto local = run_on(
-      client->executor(),
-      [](std::shared_ptr<Transport> from, PeerAddress to) -> Awaitable<Result<std::size_t>> {
-        auto opened = co_await open_stream(from, to, kEcho);
-        if (!opened) co_return Unexpected{std::move(opened).error()};
-        ConnectionHandle connection = opened->first;
-        StreamHandle stream = opened->second;
-        auto written = co_await write_frame(*stream, bytes_of("ping"));
-        if (!written) co_return Unexpected{written.error()};
-        stream->abort(3);
-        std::uint8_t byte = 0;
-        auto read = co_await stream->read_some(std::span(&byte, 1));
-        // The peer closes once it has seen how the stream ended.
-        auto closed = co_await connection->closed();
-        (void)closed;
-        co_return read;
-      }(client, TestNetwork::address_of(*server)));
+  auto local =
+      run_on(client->executor(),
+             [](std::shared_ptr<Transport> from, PeerAddress to) -> Awaitable<Result<std::size_t>> {
+               auto opened = co_await open_stream(from, to, kEcho);
+               if (!opened) co_return Unexpected{std::move(opened).error()};
+               ConnectionHandle connection = opened->first;
+               StreamHandle stream = opened->second;
+               auto written = co_await write_frame(*stream, bytes_of("ping"));
+               if (!written) co_return Unexpected{written.error()};
+               stream->abort(3);
+               std::uint8_t byte = 0;
+               auto read = co_await stream->read_some(std::span(&byte, 1));
+               // The peer closes once it has seen how the stream ended.
+               auto closed = co_await connection->closed();
+               (void)closed;
+               co_return read;
+             }(client, TestNetwork::address_of(*server)));
   ASSERT_TRUE(local.has_value()) << "timed out";
   ASSERT_FALSE(local->has_value()) << "reads after abort() must fail locally";
   EXPECT_EQ(local->error().code(), Errc::Io);

@@ -161,7 +161,7 @@ inline Awaitable<Result<std::pair<ConnectionHandle, StreamHandle>>> open_stream(
 
 // Reads a whole stream into `box`, then answers with an empty frame so the writer knows.
 inline TransportHandler sink_into(std::shared_ptr<BytesBox> box,
-                           std::shared_ptr<Gate> gate = nullptr) {
+                                  std::shared_ptr<Gate> gate = nullptr) {
   return [box, gate](ConnectionHandle connection) -> Awaitable<void> {
     auto stream = co_await connection->accept_bi();
     if (!stream) {
@@ -181,9 +181,9 @@ inline TransportHandler sink_into(std::shared_ptr<BytesBox> box,
 }
 
 // Writes `data` in `chunk`-byte writes (all at once when 0), finishes, waits for the sink's ack.
-inline Awaitable<Result<void>> send_all(std::shared_ptr<Transport> client, PeerAddress server,
-                                        Bytes alpn, Bytes data, std::size_t chunk,
-                                        std::shared_ptr<std::atomic<std::size_t>> progress = nullptr) {
+inline Awaitable<Result<void>> send_all(
+    std::shared_ptr<Transport> client, PeerAddress server, Bytes alpn, Bytes data,
+    std::size_t chunk, std::shared_ptr<std::atomic<std::size_t>> progress = nullptr) {
   auto opened = co_await open_stream(client, server, alpn);
   if (!opened) co_return Unexpected{std::move(opened).error()};
   ConnectionHandle connection = opened->first;
