@@ -3,6 +3,12 @@
 namespace p2panda::net {
 namespace {
 
+// A free coroutine, not a lambda: a lambda coroutine's captures die with the closure object.
+Awaitable<void> finish_detached(Stream stream) {
+  auto finished = co_await stream.finish();
+  (void)finished;  // already finished or the connection is gone: nothing left to end
+}
+
 class QuicStream final : public TransportStream {
  public:
   QuicStream(Stream stream, asio::any_io_executor executor)
@@ -98,10 +104,10 @@ std::vector<SocketAddress> QuicTransport::local_addresses() const {
 }
 
 void QuicTransport::register_protocol(ByteSpan alpn, TransportHandler handler) {
-  endpoint_.register_protocol(alpn, [handler = std::move(handler), executor = executor()](
-                                        Connection connection) {
-    return handler(std::make_shared<QuicConnection>(std::move(connection), executor));
-  });
+  endpoint_.register_protocol(
+      alpn, [handler = std::move(handler), executor = executor()](Connection connection) {
+        return handler(std::make_shared<QuicConnection>(std::move(connection), executor));
+      });
 }
 
 Awaitable<Result<ConnectionHandle>> QuicTransport::connect(PeerAddress peer, Bytes alpn) {
@@ -112,7 +118,8 @@ Awaitable<Result<ConnectionHandle>> QuicTransport::connect(PeerAddress peer, Byt
   for (const auto& address : peer.addresses) {
     auto connected = co_await endpoint_.connect(address, peer.node_id, alpn);
     if (connected) {
-      co_return ConnectionHandle(std::make_shared<QuicConnection>(std::move(*connected), executor()));
+      co_return ConnectionHandle(
+          std::make_shared<QuicConnection>(std::move(*connected), executor()));
     }
     last = std::move(connected).error();
   }

@@ -31,8 +31,9 @@ Awaitable<void> run_handler(TransportHandler handler, ConnectionHandle connectio
 }  // namespace
 
 std::shared_ptr<SimHub> SimHub::create(SimHubConfig config) {
-  config.stream_window = std::max<std::size_t>(
-      kSimPacketSize, (config.stream_window + kSimPacketSize - 1) / kSimPacketSize * kSimPacketSize);
+  config.stream_window =
+      std::max<std::size_t>(kSimPacketSize, (config.stream_window + kSimPacketSize - 1) /
+                                                kSimPacketSize * kSimPacketSize);
   return std::shared_ptr<SimHub>(new SimHub(std::move(config)));
 }
 
@@ -87,9 +88,9 @@ void SimHub::partition(const std::vector<std::vector<PublicKey>>& groups,
   for (std::size_t g = 0; g < groups.size(); ++g) {
     for (const auto& node : groups[g]) groups_[node] = static_cast<int>(g);
   }
-  CloseInfo lost{CloseInfo::Kind::IdleTimeout, 0,
-                 "no packets from the peer for " + std::to_string(delay.count()) +
-                     " ms (partitioned)"};
+  CloseInfo lost{
+      CloseInfo::Kind::IdleTimeout, 0,
+      "no packets from the peer for " + std::to_string(delay.count()) + " ms (partitioned)"};
   for (const auto& weak : wires_) {
     auto wire = weak.lock();
     if (!wire || wire->broken) continue;
@@ -114,10 +115,10 @@ void SimHub::break_wire(SimWire& wire, const std::array<CloseInfo, 2>& info,
     if (!end.end) continue;
     // The posted handler owns the end from here on, so no cycle outlives an io_context that
     // stops before running it.
-    asio::post(end.executor, [connection = std::move(end.end), close = info[side],
-                              wait = delay[side]]() mutable {
-      connection->end_after(wait, std::move(close));
-    });
+    asio::post(end.executor,
+               [connection = std::move(end.end), close = info[side], wait = delay[side]]() mutable {
+                 connection->end_after(wait, std::move(close));
+               });
   }
 }
 
@@ -185,15 +186,18 @@ Result<SimHub::Opened> SimHub::open(std::uint32_t from, const PublicKey& to, con
   return Opened{std::move(connector), handshake};
 }
 
+// Replaced and removed handlers are destroyed after the lock: what they captured may use the hub.
 void SimHub::register_protocol(std::uint32_t node, ByteSpan alpn, TransportHandler handler) {
-  std::lock_guard lock(mutex_);
-  nodes_[node].protocols[Bytes(alpn.begin(), alpn.end())] = std::move(handler);
+  std::unique_lock lock(mutex_);
+  std::swap(nodes_[node].protocols[Bytes(alpn.begin(), alpn.end())], handler);
+  lock.unlock();
 }
 
 void SimHub::remove(std::uint32_t node) {
+  std::map<Bytes, TransportHandler> handlers;
   std::lock_guard lock(mutex_);
   nodes_[node].alive = false;
-  nodes_[node].protocols.clear();  // handlers may hold state of the node
+  handlers.swap(nodes_[node].protocols);  // handlers may hold state of the node
   auto found = directory_.find(nodes_[node].id);
   if (found != directory_.end() && found->second == node) directory_.erase(found);
   CloseInfo gone{CloseInfo::Kind::Endpoint, 0, "transport shut down"};

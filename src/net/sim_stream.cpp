@@ -37,7 +37,8 @@ Awaitable<Result<std::size_t>> SimStream::read_some(std::span<std::uint8_t> buff
       co_return fail(Errc::StreamReset,
                      "stream reset by peer with code " + std::to_string(*state_->peer_abort_code));
     }
-    if (state_->readable > 0 && !buffer.empty()) {
+    if (buffer.empty()) co_return std::size_t{0};  // would otherwise wait for data it cannot take
+    if (state_->readable > 0) {
       std::size_t n = state_->take(buffer);
       connection_->consumed(*state_, n);
       co_return n;

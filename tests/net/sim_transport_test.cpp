@@ -62,8 +62,7 @@ TEST(SimTransport, PartitionBreaksConnectionsAndBlocksNewOnesUntilHeal) {
   auto server_closed = std::make_shared<ResultBox>();
   server->register_protocol(kProbe, answer_then_report(pending_read, server_closed));
   auto ready = std::make_shared<ResultBox>();
-  auto client_closed =
-      exchange_then_wait_closed(client, TestNetwork::address_of(*server), ready);
+  auto client_closed = exchange_then_wait_closed(client, TestNetwork::address_of(*server), ready);
   ASSERT_TRUE(ready->take().has_value()) << "no exchange before the partition";
 
   network.hub()->partition({{server->node_id()}, {client->node_id()}},

@@ -146,22 +146,22 @@ class Gate {
 using ResultBox = Mailbox<Result<void>>;
 using BytesBox = Mailbox<Result<Bytes>>;
 
-// Connects, runs `body` on one stream, closes with code 0.
-template <class T, class Body>
-Awaitable<Result<T>> on_stream(std::shared_ptr<Transport> client, PeerAddress server, Bytes alpn,
-                               Body body) {
+// Connects and opens a stream; the connection is returned to close it later.
+inline Awaitable<Result<std::pair<ConnectionHandle, StreamHandle>>> open_stream(
+    std::shared_ptr<Transport> client, PeerAddress server, Bytes alpn) {
   auto connection = co_await client->connect(server, alpn);
   if (!connection) co_return Unexpected{std::move(connection).error()};
   auto stream = co_await (*connection)->open_bi();
   if (!stream) co_return Unexpected{std::move(stream).error()};
-  Result<T> result = co_await body(*connection, *stream);
-  (*connection)->close(0, "done");
-  co_return result;
+  co_return std::pair{*connection, *stream};
 }
+
+// g++ 12 destroys a lambda temporary passed to a coroutine inside a co_await expression twice,
+// so these helpers are plain coroutines without lambda arguments.
 
 // Reads a whole stream into `box`, then answers with an empty frame so the writer knows.
 inline TransportHandler sink_into(std::shared_ptr<BytesBox> box,
-                           std::shared_ptr<Gate> gate = nullptr) {
+                                  std::shared_ptr<Gate> gate = nullptr) {
   return [box, gate](ConnectionHandle connection) -> Awaitable<void> {
     auto stream = co_await connection->accept_bi();
     if (!stream) {
@@ -181,26 +181,25 @@ inline TransportHandler sink_into(std::shared_ptr<BytesBox> box,
 }
 
 // Writes `data` in `chunk`-byte writes (all at once when 0), finishes, waits for the sink's ack.
-inline Awaitable<Result<void>> send_all(std::shared_ptr<Transport> client, PeerAddress server,
-                                 Bytes alpn, Bytes data, std::size_t chunk,
-                                 std::shared_ptr<std::atomic<std::size_t>> progress = nullptr) {
-  auto done = co_await on_stream<std::uint8_t>(
-      client, server, alpn,
-      [&data, chunk, progress](ConnectionHandle, StreamHandle stream) -> Awaitable<Result<std::uint8_t>> {
-        std::size_t step = chunk == 0 ? data.size() : chunk;
-        for (std::size_t at = 0; at < data.size(); at += step) {
-          std::size_t n = std::min(step, data.size() - at);
-          auto written = co_await stream->write(ByteSpan(data).subspan(at, n));
-          if (!written) co_return Unexpected{std::move(written).error()};
-          if (progress) progress->store(at + n);
-        }
-        auto finished = co_await stream->finish();
-        if (!finished) co_return Unexpected{std::move(finished).error()};
-        auto ack = co_await read_frame(*stream, 16);
-        if (!ack) co_return Unexpected{std::move(ack).error()};
-        co_return std::uint8_t{1};
-      });
-  if (!done) co_return Unexpected{std::move(done).error()};
+inline Awaitable<Result<void>> send_all(
+    std::shared_ptr<Transport> client, PeerAddress server, Bytes alpn, Bytes data,
+    std::size_t chunk, std::shared_ptr<std::atomic<std::size_t>> progress = nullptr) {
+  auto opened = co_await open_stream(client, server, alpn);
+  if (!opened) co_return Unexpected{std::move(opened).error()};
+  ConnectionHandle connection = opened->first;
+  StreamHandle stream = opened->second;
+  std::size_t step = chunk == 0 ? data.size() : chunk;
+  for (std::size_t at = 0; at < data.size(); at += step) {
+    std::size_t n = std::min(step, data.size() - at);
+    auto written = co_await stream->write(ByteSpan(data).subspan(at, n));
+    if (!written) co_return written;
+    if (progress) progress->store(at + n);
+  }
+  auto finished = co_await stream->finish();
+  if (!finished) co_return finished;
+  auto ack = co_await read_frame(*stream, 16);
+  connection->close(0, "done");
+  if (!ack) co_return Unexpected{std::move(ack).error()};
   co_return Result<void>{};
 }
 
