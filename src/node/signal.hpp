@@ -74,7 +74,12 @@ inline std::uint64_t now_micros() {
           .count());
 }
 
+// Deadlines past what the clock can hold (the "never" of an ack wait of 0) become max():
+// converting them would overflow the clock's nanoseconds.
 inline Clock::time_point from_micros(std::uint64_t micros) {
+  constexpr auto kLimit = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::duration::max()).count() / 2);
+  if (micros >= kLimit) return Clock::time_point::max();
   return Clock::time_point(std::chrono::microseconds(micros));
 }
 
