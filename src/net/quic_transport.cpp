@@ -3,11 +3,6 @@
 namespace p2panda::net {
 namespace {
 
-// A free coroutine, not a lambda: a lambda coroutine's captures die with the closure object.
-Awaitable<void> finish_detached(Stream stream) {
-  auto finished = co_await stream.finish();
-  (void)finished;  // already finished or the connection is gone: nothing left to end
-}
 
 class QuicStream final : public TransportStream {
  public:
