@@ -3,7 +3,6 @@
 namespace p2panda::net {
 namespace {
 
-
 class QuicStream final : public TransportStream {
  public:
   QuicStream(Stream stream, asio::any_io_executor executor)
