@@ -50,6 +50,9 @@ void StreamState::on_acked(std::uint64_t offset, std::uint64_t length) {
 }
 
 void StreamState::drop_send() {
+  // ngtcp2 0.12 may still copy bytes of lost packets from these buffers after a reset or a stop
+  // (ASan caught it in the node crash test): keep them alive with the stream, only unqueued.
+  for (auto& chunk : chunks) retired.push_back(std::move(chunk));
   chunks.clear();
   chunks_base = written;
   sent = written;

@@ -32,6 +32,7 @@ struct StreamState {
 
   // Send side: chunks cover stream offsets [chunks_base, written).
   std::deque<Bytes> chunks;
+  std::deque<Bytes> retired;  // dropped by a reset or stop; ngtcp2 may still read them
   std::uint64_t chunks_base = 0;
   std::uint64_t sent = 0;     // handed to ngtcp2 up to here
   std::uint64_t written = 0;  // the application wrote up to here
