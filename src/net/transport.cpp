@@ -12,6 +12,27 @@ Result<void> close_result(const CloseInfo& info) {
   return fail(close_errc(info), info.to_string());
 }
 
+Result<SocketAddress> parse_socket_address(std::string_view text) {
+  const auto bad = [&] {
+    return fail(Errc::InvalidArgument, "address \"" + std::string(text) + "\" is not ip:port");
+  };
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) return bad();
+  std::string_view host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  asio::error_code error;
+  const auto ip = asio::ip::make_address(std::string(host), error);
+  unsigned port = 0;
+  for (char c : text.substr(colon + 1)) {
+    if (c < '0' || c > '9' || port > 65535) return bad();
+    port = port * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (error || port > 65535) return bad();
+  return SocketAddress(ip, static_cast<std::uint16_t>(port));
+}
+
 Awaitable<Result<void>> read_exact(TransportStream& stream, std::span<std::uint8_t> buffer) {
   std::size_t filled = 0;
   while (filled < buffer.size()) {

@@ -88,6 +88,10 @@ class Transport {
   virtual Awaitable<Result<ConnectionHandle>> connect(PeerAddress peer, Bytes alpn) = 0;
 };
 
+// "ip:port" or "[ipv6]:port", as peers' addresses are written in configuration and on the
+// command line. Errors: InvalidArgument naming the text.
+Result<SocketAddress> parse_socket_address(std::string_view text);
+
 // Helpers every protocol driver needs on top of TransportStream.
 
 // What TransportConnection::closed() reports for a connection that ended with `info`: ok for a

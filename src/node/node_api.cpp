@@ -36,34 +36,10 @@ Result<Node> make_node(NodeConfig config) {
   return Node(std::shared_ptr<detail::NodeEngine>(lifetime, lifetime->engine.get()));
 }
 
-Result<net::SocketAddress> parse_address(const std::string& text) {
-  // "ip:port" or "[ipv6]:port".
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon + 1 == text.size()) {
-    return fail(Errc::InvalidArgument, "address \"" + text + "\" is not ip:port");
-  }
-  std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  asio::error_code error;
-  auto ip = asio::ip::make_address(host, error);
-  int port = 0;
-  try {
-    port = std::stoi(text.substr(colon + 1));
-  } catch (const std::exception&) {
-    port = -1;
-  }
-  if (error || port < 0 || port > 65535) {
-    return fail(Errc::InvalidArgument, "address \"" + text + "\" is not ip:port");
-  }
-  return net::SocketAddress(ip, static_cast<std::uint16_t>(port));
-}
-
 Result<net::PeerAddress> peer_address(const NodeId& node, const std::vector<std::string>& texts) {
   net::PeerAddress peer{node, {}};
   for (const auto& text : texts) {
-    auto address = parse_address(text);
+    auto address = net::parse_socket_address(text);
     if (!address) return Unexpected{std::move(address).error()};
     peer.addresses.push_back(*address);
   }

@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "net/transport.hpp"
 #include "quic_peer.hpp"
 
 namespace p2panda::interop {
@@ -67,23 +68,11 @@ asio::ip::address parse_ip(const std::string& text, const char* what) {
   return ip;
 }
 
-// "127.0.0.1:4433" or "[::1]:4433".
+// "127.0.0.1:4433" or "[::1]:4433"; port 0 cannot be dialled.
 net::SocketAddress parse_address(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) throw UsageError{"--addr: expected IP:PORT, got " + text};
-  std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  const std::string port = text.substr(colon + 1);
-  unsigned long value = 0;
-  try {
-    value = std::stoul(port);
-  } catch (const std::exception&) {
-    throw UsageError{"--addr: bad port in " + text};
-  }
-  if (value == 0 || value > 65535) throw UsageError{"--addr: bad port in " + text};
-  return {parse_ip(host, "--addr"), static_cast<std::uint16_t>(value)};
+  auto address = net::parse_socket_address(text);
+  if (!address || address->port() == 0) throw UsageError{"--addr: expected IP:PORT, got " + text};
+  return *address;
 }
 
 // A byte count with an optional binary suffix: "1048576", "64KiB", "20MiB", "1GiB".

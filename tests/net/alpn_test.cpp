@@ -5,6 +5,7 @@
 #include <p2panda/ids.hpp>
 
 #include "net/alpn.hpp"
+#include "net/transport.hpp"
 #include "net_test_util.hpp"
 
 namespace p2panda::net::test {
@@ -98,6 +99,27 @@ TEST(Alpn, SetProtocolsValidatesItsArguments) {
   EXPECT_EQ(set_alpn_protocols(session, nine, 0).error().code(), Errc::InvalidArgument);
   EXPECT_TRUE(set_alpn_protocols(session, {ByteSpan(kLogSync), ByteSpan(kDiscovery)}, 0));
   gnutls_deinit(session);
+}
+
+}  // namespace
+}  // namespace p2panda::net::test
+
+namespace p2panda::net::test {
+namespace {
+
+TEST(SocketAddressText, ParsesIpv4AndBracketedIpv6AndRefusesGarbage) {
+  auto v4 = parse_socket_address("127.0.0.1:4433");
+  ASSERT_TRUE(v4) << v4.error().to_string();
+  EXPECT_EQ(v4->port(), 4433);
+  auto v6 = parse_socket_address("[::1]:9");
+  ASSERT_TRUE(v6) << v6.error().to_string();
+  EXPECT_TRUE(v6->address().is_v6());
+  for (const char* bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "host:80", ":80",
+                          "127.0.0.1:8a", "[::1:9"}) {
+    auto parsed = parse_socket_address(bad);
+    ASSERT_FALSE(parsed) << bad;
+    EXPECT_EQ(parsed.error().code(), Errc::InvalidArgument);
+  }
 }
 
 }  // namespace
