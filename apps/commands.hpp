@@ -25,6 +25,10 @@ using Runner = std::function<int()>;
 
 void add_key_commands(CLI::App& app, Runner& runner);
 void add_op_commands(CLI::App& app, Runner& runner);
+// The network commands (node, sync, status); only in builds with the QUIC transport.
+void add_node_command(CLI::App& app, Runner& runner);
+void add_sync_command(CLI::App& app, Runner& runner);
+void add_status_command(CLI::App& app, Runner& runner);
 
 // `op inspect`, kept apart from signing because it owns the JSON report format.
 int run_op_inspect(const std::string& header_arg, const std::optional<std::string>& body_hex,
@@ -40,6 +44,10 @@ Result<std::string> read_file(const std::string& path);
 
 // A seed file: hex, surrounding whitespace ignored. Errors: Io, InvalidHex, InvalidLength.
 Result<PrivateKey> load_key_file(const std::string& path);
+
+// Creates `path` with mode 0600 and writes `text`. O_EXCL: an existing file may be someone's only
+// copy of a private key, so it is never overwritten. Errors: Io (with the path and the OS reason).
+Result<void> write_secret_file(const std::string& path, const std::string& text);
 
 // The body given by --body-hex or --body-file (at most one of them), or none.
 // Errors: Io, InvalidHex, InvalidLength (a body too large for the u32 payload size).

@@ -1,10 +1,5 @@
 // `p2panda key generate|show`: make an Ed25519 identity and read back its public key.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <iostream>
 #include <memory>
 
@@ -17,26 +12,6 @@ struct KeyOptions {
   std::string out;
   std::string file;
 };
-
-// Creates `path` with mode 0600 and writes `text`. O_EXCL: an existing file may be someone's only
-// copy of a private key, so it is never overwritten.
-Result<void> write_secret_file(const std::string& path, const std::string& text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return fail(Errc::Io, path + ": " + std::strerror(errno));
-  std::size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t count = ::write(fd, text.data() + written, text.size() - written);
-    if (count < 0 && errno == EINTR) continue;
-    if (count < 0) {
-      const int error_number = errno;
-      ::close(fd);
-      return fail(Errc::Io, path + ": " + std::strerror(error_number));
-    }
-    written += static_cast<std::size_t>(count);
-  }
-  if (::close(fd) != 0) return fail(Errc::Io, path + ": " + std::strerror(errno));
-  return {};
-}
 
 int run_generate(const KeyOptions& options) {
   const PrivateKey key = PrivateKey::generate();

@@ -7,7 +7,7 @@
 int main(int argc, char** argv) {
   using namespace p2panda::apps;
 
-  CLI::App app("p2panda: keys and operations of p2panda's Node API (p2panda 0.7 format)",
+  CLI::App app("p2panda: keys, operations and nodes of p2panda's Node API (p2panda 0.7 format)",
                "p2panda");
   app.set_version_flag("--version", "p2panda " P2PANDA_VERSION);
   app.require_subcommand(1);
@@ -15,6 +15,11 @@ int main(int argc, char** argv) {
   Runner runner;
   add_key_commands(app, runner);
   add_op_commands(app, runner);
+#ifdef P2PANDA_WITH_NODE
+  add_node_command(app, runner);
+  add_sync_command(app, runner);
+  add_status_command(app, runner);
+#endif
 
   try {
     app.parse(argc, argv);

@@ -1,4 +1,7 @@
 // Helpers shared by the subcommands: error output, file input, keys and bodies from arguments.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -62,6 +65,24 @@ Result<PrivateKey> load_key_file(const std::string& path) {
   std::fill(text->begin(), text->end(), '\0');
   if (!key) return with_context(path, key.error());
   return key;
+}
+
+Result<void> write_secret_file(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return io_error(path, errno);
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t count = ::write(fd, text.data() + written, text.size() - written);
+    if (count < 0 && errno == EINTR) continue;
+    if (count < 0) {
+      const int error_number = errno;
+      ::close(fd);
+      return io_error(path, error_number);
+    }
+    written += static_cast<std::size_t>(count);
+  }
+  if (::close(fd) != 0) return io_error(path, errno);
+  return {};
 }
 
 Result<std::optional<Body>> load_body(const std::optional<std::string>& body_hex,
