@@ -137,6 +137,18 @@ void ConnectionImpl::close_transport(std::uint64_t code, std::string_view reason
   terminate(CloseInfo{CloseInfo::Kind::Transport, code, std::string(reason)});
 }
 
+void ConnectionImpl::shut_down() {
+  if (!alive()) return;
+  ngtcp2_connection_close_error ccerr;
+  ngtcp2_connection_close_error_default(&ccerr);  // NO_ERROR
+  constexpr std::string_view kReason = "endpoint shut down";
+  ngtcp2_connection_close_error_set_transport_error(
+      &ccerr, NGTCP2_NO_ERROR, reinterpret_cast<const std::uint8_t*>(kReason.data()),
+      kReason.size());
+  send_close(ccerr);
+  terminate(CloseInfo{CloseInfo::Kind::Endpoint, 0, std::string(kReason)});
+}
+
 void ConnectionImpl::terminate(CloseInfo info) {
   if (close_info_) return;
   auto self = shared_from_this();  // the endpoint's map may hold the last reference

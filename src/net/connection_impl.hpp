@@ -92,6 +92,9 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   void close(std::uint64_t code, std::string_view reason);
   // Sends CONNECTION_CLOSE with a transport error code (e.g. CONNECTION_REFUSED) and drops it.
   void close_transport(std::uint64_t code, std::string_view reason);
+  // The endpoint is going away: tells the peer (CONNECTION_CLOSE, transport NO_ERROR, so it
+  // stops using the connection now rather than at its idle timeout) and drops the connection.
+  void shut_down();
   // Drops the connection without sending anything; wakes all waiters.
   void terminate(CloseInfo info);
 

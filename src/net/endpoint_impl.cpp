@@ -57,9 +57,10 @@ void EndpointImpl::stop() {
   asio::post(io_, [this] {
     std::vector<std::shared_ptr<ConnectionImpl>> all;
     for (auto& [key, connection] : live_) all.push_back(connection);
-    for (auto& connection : all) {
-      connection->terminate(CloseInfo{CloseInfo::Kind::Endpoint, 0, "endpoint shut down"});
-    }
+    // Peers learn of it at once (one CONNECTION_CLOSE each, not retransmitted): otherwise they
+    // keep using a dead connection until their idle timeout, and a node restarted on the same
+    // address would not be dialled again until then.
+    for (auto& connection : all) connection->shut_down();
     connections_.clear();
     live_.clear();
     touched_.clear();
