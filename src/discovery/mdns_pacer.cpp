@@ -65,11 +65,21 @@ void MdnsPacer::on_query(Time now) {
 }
 
 void MdnsPacer::on_response(const PublicKey& node, Time now) {
-  peers_[node] = now;
+  const std::size_t swarm = swarm_size(now);  // prunes first, so a returning node counts as new
+  const bool fresh = peers_.insert_or_assign(node, now).second;
+  if (fresh) {
+    // A node we did not know: it needs our record too. We answer once, unsuppressed and without
+    // the penalty, so a newcomer learns the swarm in one response window instead of one node per
+    // cycle (swarm-discovery lets the newcomer wait); the cost is one response per node per join.
+    const Time at = now + draw(Millis(0), response_window(swarm));
+    if (!response_at_ || at < *response_at_) response_at_ = at;
+    owe_newcomer_ = true;
+    return;
+  }
   if (!response_at_) return;
   ++responses_heard_;
   const double budget = std::chrono::duration<double>(config_.tau).count() * config_.phi;
-  if (static_cast<double>(responses_heard_) > budget) {
+  if (static_cast<double>(responses_heard_) > budget && !owe_newcomer_) {
     response_at_.reset();  // enough others answered this query
     responded_last_cycle_ = false;
   }
@@ -84,6 +94,7 @@ MdnsPacer::Due MdnsPacer::poll(Time now) {
   if (response_at_ && *response_at_ <= now) {
     response_at_.reset();
     responded_last_cycle_ = true;
+    owe_newcomer_ = false;
     due.response = true;
   }
   if (query_at_ && *query_at_ <= now) {

@@ -7,7 +7,9 @@
 //   plus a penalty when we responded last cycle; skip it when more than tau*phi other responses
 //   were heard meanwhile;
 // - both modes announce once at start (and on republish): an unsolicited response, so a passive
-//   node is found without waiting for a query.
+//   node is found without waiting for a query;
+// - hearing a node we did not know (or had pruned) schedules one response of ours, never
+//   suppressed: the newcomer learns everyone within one response window.
 // Sans-IO: time and the seed are arguments. One thread.
 #pragma once
 
@@ -67,6 +69,7 @@ class MdnsPacer {
   std::optional<Time> announce_at_;
   std::size_t responses_heard_ = 0;  // by others since the current response was scheduled
   bool responded_last_cycle_ = false;
+  bool owe_newcomer_ = false;  // the pending response answers a node we had not heard before
   Millis extra_{0};
   std::map<PublicKey, Time> peers_;  // last heard
 };

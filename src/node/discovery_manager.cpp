@@ -79,6 +79,10 @@ void DiscoveryManager::insert_bootstrap(const net::PeerAddress& peer) {
   engine_.add_peer(peer);
 }
 
+void DiscoveryManager::record_connection(const PublicKey& node, bool success) {
+  (void)book_.record_connection(node, success, Timestamp::now());
+}
+
 std::vector<discovery::IpPort> DiscoveryManager::own_addresses() const {
   std::vector<discovery::IpPort> out;
   std::vector<net::SocketAddress> unspecified;

@@ -41,6 +41,7 @@ class DiscoveryManager {
   Result<void> start();
   // A bootstrap node added at run time (Node::insert_bootstrap): into the book, then to sync.
   void insert_bootstrap(const net::PeerAddress& peer);
+  void record_connection(const PublicKey& node, bool success);
   // Closes the socket and stops the timer. REQUIRES: node thread, before the executor dies.
   void shutdown();
 

@@ -317,6 +317,10 @@ void NodeEngine::add_bootstrap(const net::PeerAddress& peer) {
   if (peer.node_id != id_) discovery_->insert_bootstrap(peer);
 }
 
+void NodeEngine::connection_outcome(const NodeId& remote, bool success) {
+  if (discovery_) discovery_->record_connection(remote, success);
+}
+
 void NodeEngine::shutdown() {
   if (shut_down_.exchange(true)) return;
   // On the node thread: end sessions and wake every waiter, who then sees NodeShutDown.

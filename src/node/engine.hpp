@@ -62,6 +62,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   void close_sessions(const Topic& topic);
   void add_peer(net::PeerAddress peer);
   void add_bootstrap(const net::PeerAddress& peer);  // address book, then add_peer
+  void connection_outcome(const NodeId& remote, bool success);  // into the address book
   bool follows(const Topic& topic) const { return topics_.contains(topic); }
   bool causal(const Topic& topic) const;
   // Validates and ingests an operation from a peer or an import; delivers what was released and
