@@ -126,6 +126,15 @@ struct NodeMetrics {
   std::uint64_t bytes_received = 0;
 };
 
+// What discovery did so far (docs/discovery.md).
+struct DiscoveryMetrics {
+  bool mdns_running = false;         // false: disabled, not started yet, or the socket failed
+  std::uint64_t peers_found = 0;     // distinct nodes learnt from mDNS
+  std::uint64_t mdns_refused = 0;    // announcements whose signature did not verify
+  std::uint64_t mdns_bytes_sent = 0;  // summed over the mDNS interfaces
+  std::uint64_t mdns_bytes_received = 0;
+};
+
 class Node {
  public:
   explicit Node(std::shared_ptr<detail::NodeEngine> engine);
@@ -166,6 +175,7 @@ class Node {
   Result<void> insert_bootstrap(const NodeId& node, const std::vector<std::string>& addresses);
 
   NodeMetrics metrics() const;
+  DiscoveryMetrics discovery_metrics() const;
 
   using RawStream = std::pair<detail::RawPublisher, detail::RawSubscription>;
   // The untyped stream under stream<T>().
@@ -211,8 +221,16 @@ class NodeBuilder {
   NodeBuilder& bind_v6(std::string ip, std::uint16_t port = 0);
   NodeBuilder& ack_policy(AckPolicy policy);
   NodeBuilder& bootstrap(NodeId node, std::vector<std::string> addresses);
-  // Stored for when mDNS and relays exist (issue #7); today they change nothing.
+  // mDNS discovery (docs/discovery.md): Active (default) queries and responds, Passive only
+  // announces itself and responds, Disabled does neither.
   NodeBuilder& mdns_mode(MdnsMode mode);
+  // The interfaces mDNS runs on, by name ("eth0"); repeatable. None named: loopback only, so a
+  // node never multicasts onto a network nobody chose. Unknown names: spawn() runs without mDNS.
+  NodeBuilder& mdns_interface(std::string name);
+  NodeBuilder& mdns_interfaces(std::vector<std::string> names);
+  // The mDNS port (default 5353); tests use another so that no system responder is involved.
+  NodeBuilder& mdns_port(std::uint16_t port);
+  // Stored for when relays exist; today it changes nothing.
   NodeBuilder& relay_url(std::string url);
   // How often missing sync sessions are retried (default 5 s, as p2panda).
   NodeBuilder& sync_retry(std::chrono::milliseconds interval);

@@ -31,6 +31,9 @@ struct NodeConfig {
   AckPolicy ack_policy = AckPolicy::Automatic;
   std::vector<net::PeerAddress> bootstrap;
   MdnsMode mdns = MdnsMode::Active;
+  // Interfaces mDNS joins and multicasts on; empty: loopback only (docs/discovery.md).
+  std::vector<std::string> mdns_interfaces;
+  std::uint16_t mdns_port = 5353;  // tests pick another so that no system responder is involved
   std::optional<std::string> relay_url;
   std::chrono::milliseconds sync_retry{5'000};
 

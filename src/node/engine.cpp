@@ -36,11 +36,14 @@ Result<std::shared_ptr<NodeEngine>> NodeEngine::create(NodeConfig config) {
   if (!started) return Unexpected{std::move(started).error()};
   engine->sync_ = std::make_unique<node::SyncManager>(*engine);
   engine->sync_->start();
-  for (const auto& peer : engine->config_.bootstrap) {
-    asio::post(engine->executor_, [weak = std::weak_ptr(engine), peer] {
-      if (auto self = weak.lock()) self->add_peer(peer);
-    });
-  }
+  engine->discovery_ =
+      std::make_unique<node::DiscoveryManager>(*engine, engine->discovery_counters_);
+  // On the node thread; mDNS that cannot start (the port taken without SO_REUSEPORT, say)
+  // leaves the node without mDNS rather than without a node.
+  asio::post(engine->executor_, [weak = std::weak_ptr(engine)] {
+    auto self = weak.lock();
+    if (self && !self->is_shut_down()) (void)self->discovery_->start();
+  });
   return engine;
 }
 
@@ -310,6 +313,14 @@ void NodeEngine::add_peer(net::PeerAddress peer) {
   sync_->add_peer(std::move(peer));
 }
 
+void NodeEngine::add_bootstrap(const net::PeerAddress& peer) {
+  if (peer.node_id != id_) discovery_->insert_bootstrap(peer);
+}
+
+void NodeEngine::connection_outcome(const NodeId& remote, bool success) {
+  if (discovery_) discovery_->record_connection(remote, success);
+}
+
 void NodeEngine::shutdown() {
   if (shut_down_.exchange(true)) return;
   // On the node thread: end sessions and wake every waiter, who then sees NodeShutDown.
@@ -317,6 +328,7 @@ void NodeEngine::shutdown() {
   auto stopped = asio::co_spawn(
       executor_,
       [self]() -> net::Awaitable<void> {
+        self->discovery_->shutdown();
         self->sync_->shutdown();
         for (auto& [topic, state] : self->topics_) {
           for (auto& weak : state.streams) {
@@ -351,6 +363,7 @@ void NodeEngine::shutdown() {
   // manager's retry loop waits on a Signal the manager owns: the manager must outlive them.
   io_.reset();
   sync_.reset();
+  discovery_.reset();
   store_->close();
 }
 

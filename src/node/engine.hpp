@@ -17,11 +17,13 @@
 #include <p2panda/node.hpp>
 
 #include "node/config.hpp"
+#include "node/discovery_manager.hpp"
 #include "node/topic_stream.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace p2panda::node {
 class SyncManager;
+class DiscoveryManager;
 }
 
 namespace p2panda::detail {
@@ -45,6 +47,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   std::vector<std::string> addresses() const;
   NodeMetrics metrics() const;
   AtomicMetrics& counters() { return metrics_; }
+  const node::DiscoveryCounters& discovery_counters() const { return discovery_counters_; }
   bool is_shut_down() const { return shut_down_.load(); }
   store::Store& store() { return *store_; }
   net::Transport& transport() { return *transport_; }
@@ -58,6 +61,8 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   ImportEnded import(TopicStream& stream, std::vector<Operation> operations);
   void close_sessions(const Topic& topic);
   void add_peer(net::PeerAddress peer);
+  void add_bootstrap(const net::PeerAddress& peer);  // address book, then add_peer
+  void connection_outcome(const NodeId& remote, bool success);  // into the address book
   bool follows(const Topic& topic) const { return topics_.contains(topic); }
   bool causal(const Topic& topic) const;
   // Validates and ingests an operation from a peer or an import; delivers what was released and
@@ -94,6 +99,8 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   asio::any_io_executor executor_;
   std::shared_ptr<node::Completions> completions_;
   std::unique_ptr<node::SyncManager> sync_;
+  node::DiscoveryCounters discovery_counters_;
+  std::unique_ptr<node::DiscoveryManager> discovery_;
 
   struct TopicState {
     std::vector<std::weak_ptr<TopicStream>> streams;

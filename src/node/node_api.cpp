@@ -54,6 +54,12 @@ const NodeId& Node::id() const { return engine_->id(); }
 const NetworkId& Node::network_id() const { return engine_->config().network_id; }
 std::vector<std::string> Node::addresses() const { return engine_->addresses(); }
 NodeMetrics Node::metrics() const { return engine_->metrics(); }
+DiscoveryMetrics Node::discovery_metrics() const {
+  const auto& counters = engine_->discovery_counters();
+  return DiscoveryMetrics{counters.mdns_running.load(), counters.peers_found.load(),
+                          counters.mdns_refused.load(), counters.mdns_bytes_sent.load(),
+                          counters.mdns_bytes_received.load()};
+}
 void Node::shutdown() { engine_->shutdown(); }
 
 namespace {
@@ -109,7 +115,7 @@ Result<void> Node::insert_bootstrap(const NodeId& node, const std::vector<std::s
   if (!peer) return Unexpected{std::move(peer).error()};
   if (engine_->is_shut_down()) return fail(Errc::NodeShutDown, "the node was shut down");
   asio::post(engine_->executor(), [engine = engine_, peer = std::move(*peer)] {
-    if (!engine->is_shut_down()) engine->add_peer(peer);
+    if (!engine->is_shut_down()) engine->add_bootstrap(peer);
   });
   return {};
 }
@@ -160,6 +166,18 @@ NodeBuilder& NodeBuilder::bootstrap(NodeId node, std::vector<std::string> addres
 }
 NodeBuilder& NodeBuilder::mdns_mode(MdnsMode mode) {
   config_->mdns = mode;
+  return *this;
+}
+NodeBuilder& NodeBuilder::mdns_interface(std::string name) {
+  config_->mdns_interfaces.push_back(std::move(name));
+  return *this;
+}
+NodeBuilder& NodeBuilder::mdns_interfaces(std::vector<std::string> names) {
+  config_->mdns_interfaces = std::move(names);
+  return *this;
+}
+NodeBuilder& NodeBuilder::mdns_port(std::uint16_t port) {
+  config_->mdns_port = port;
   return *this;
 }
 NodeBuilder& NodeBuilder::relay_url(std::string url) {

@@ -111,6 +111,7 @@ net::Awaitable<void> SyncManager::initiate(NodeId remote, Topic topic) {
   watchdog(session);
 
   auto connection = co_await engine_.transport().connect(peer->second, alpn_);
+  engine_.connection_outcome(remote, connection.has_value());  // the address book's metrics
   if (session->ended) co_return;
   if (!connection) co_return end(*session, connection.error());
   session->connection = *connection;

@@ -38,6 +38,8 @@ class Nodes {
   Node& add(const std::function<void(NodeBuilder&)>& configure = {}) {
     NodeBuilder builder = p2panda::builder();
     builder.bind_v4("127.0.0.1").sync_retry(200ms);
+    // Peers come from introduce_all() only: mDNS would mix in the nodes of parallel tests.
+    builder.mdns_mode(MdnsMode::Disabled);
     if (kind_ == Net::Sim) {
       builder.config().transport_factory = [hub = hub_](const PrivateKey& key,
                                                         asio::any_io_executor executor)

@@ -1,0 +1,175 @@
+#include "node/discovery_manager.hpp"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <random>
+
+#include "discovery/mdns.hpp"
+#include "node/engine.hpp"
+
+namespace p2panda::node {
+
+namespace mdns = discovery::mdns;
+
+DiscoveryManager::DiscoveryManager(detail::NodeEngine& engine, DiscoveryCounters& counters)
+    : engine_(engine), counters_(counters), book_(engine.store()) {}
+
+DiscoveryManager::~DiscoveryManager() = default;
+
+namespace {
+
+std::vector<std::string> mdns_interfaces(const NodeConfig& config) {
+  // Loopback unless interfaces are named: a node never multicasts onto a LAN nobody chose.
+  if (config.mdns_interfaces.empty()) return {"lo"};
+  return config.mdns_interfaces;
+}
+
+}  // namespace
+
+Result<void> DiscoveryManager::start() {
+  const auto& config = engine_.config();
+  const auto now = Timestamp::now();
+  // Bootstrap nodes first, then what earlier runs learnt: each is dialled on its own, so the
+  // order only decides who is asked first, never who waits for whom.
+  for (const auto& peer : config.bootstrap) {
+    insert_bootstrap(peer);
+  }
+  if (auto known = book_.dialable()) {
+    for (const auto& peer : *known) {
+      if (!peer.addresses.empty()) engine_.add_peer(peer);
+    }
+  }
+  // The simulated network has no multicast, and its addresses mean nothing on a real socket.
+  if (config.mdns == MdnsMode::Disabled || config.transport_factory) return {};
+  net::MdnsSocketConfig socket_config{mdns_interfaces(config), config.mdns_port};
+  auto socket = net::MdnsSocket::open(engine_.executor(), socket_config);
+  if (!socket) return Unexpected{socket.error()};
+  socket_ = std::move(*socket);
+
+  // Our announcement: the transport's addresses, signed now (a fresh hybrid timestamp each
+  // start, so it replaces whatever the peers remember of us).
+  auto held = book_.info(engine_.id());
+  std::optional<discovery::HybridTimestamp> previous;
+  if (held && *held) previous = (*held)->timestamp;
+  const auto stamp = discovery::HybridTimestamp::next(previous, now.value());
+  auto info = discovery::sign_transport_info(engine_.key(), stamp, own_addresses());
+  mdns::Announcement self{engine_.id(), info.addresses,
+                          {{std::string(mdns::kUserDataKey), discovery::to_user_data(info)}}};
+  auto response = mdns::make_response(mdns::kService, self);
+  if (!response) return Unexpected{response.error()};
+  response_ = std::move(*response);
+  query_ = mdns::make_query(mdns::kService);
+
+  discovery::mdns::PacerConfig pacing;
+  pacing.active = config.mdns == MdnsMode::Active;
+  pacer_.emplace(pacing, std::random_device{}());
+  timer_ = std::make_unique<asio::steady_timer>(engine_.executor());
+  socket_->start([this](ByteSpan datagram) { on_datagram(datagram); });
+  pacer_->start(std::chrono::steady_clock::now());
+  arm();
+  counters_.mdns_running.store(true);
+  return {};
+}
+
+void DiscoveryManager::insert_bootstrap(const net::PeerAddress& peer) {
+  (void)book_.insert_bootstrap(peer, Timestamp::now());
+  engine_.add_peer(peer);
+}
+
+void DiscoveryManager::record_connection(const PublicKey& node, bool success) {
+  (void)book_.record_connection(node, success, Timestamp::now());
+}
+
+std::vector<discovery::IpPort> DiscoveryManager::own_addresses() const {
+  std::vector<discovery::IpPort> out;
+  std::vector<net::SocketAddress> unspecified;
+  for (const auto& address : engine_.transport().local_addresses()) {
+    if (address.address().is_unspecified()) {
+      unspecified.push_back(address);
+    } else {
+      out.push_back(to_ip_port(address));
+    }
+  }
+  if (unspecified.empty()) return out;
+  // Bound to every address: announce those of the mDNS interfaces (IPv4: our mDNS is IPv4).
+  const auto names = mdns_interfaces(engine_.config());
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (auto* entry = list; entry; entry = entry->ifa_next) {
+    if (!entry->ifa_addr || entry->ifa_addr->sa_family != AF_INET) continue;
+    if (std::find(names.begin(), names.end(), entry->ifa_name) == names.end()) continue;
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(entry->ifa_addr);
+    const asio::ip::address_v4 ip(ntohl(v4->sin_addr.s_addr));
+    for (const auto& bound : unspecified) {
+      if (bound.address().is_v4()) out.push_back(to_ip_port({ip, bound.port()}));
+    }
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+void DiscoveryManager::on_datagram(ByteSpan datagram) {
+  counters_.mdns_bytes_received.fetch_add(datagram.size());
+  auto parsed = mdns::parse(datagram, mdns::kService);
+  if (!parsed || !pacer_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (parsed->query) pacer_->on_query(now);
+  for (const auto& announcement : parsed->announcements) {
+    if (announcement.node == engine_.id()) continue;  // our own, looped back
+    auto info = mdns::verified_info(announcement);
+    if (!info) {
+      counters_.mdns_refused.fetch_add(1);
+      continue;
+    }
+    pacer_->on_response(announcement.node, now);
+    auto update = book_.update(announcement.node, *info, Timestamp::now());
+    const bool first = found_.insert(announcement.node).second;
+    if (first) counters_.peers_found.fetch_add(1);
+    if ((update && *update == discovery::InfoUpdate::Accept) || first) {
+      net::PeerAddress peer{announcement.node, {}};
+      for (const auto& address : info->addresses) {
+        peer.addresses.push_back(to_socket_address(address));
+      }
+      engine_.add_peer(std::move(peer));
+    }
+  }
+  arm();  // a query may have scheduled a response sooner than the timer
+}
+
+void DiscoveryManager::pump() {
+  if (!pacer_ || !socket_) return;
+  auto due = pacer_->poll(std::chrono::steady_clock::now());
+  if (due.query) {
+    socket_->send(query_);
+  }
+  if (due.response) {
+    socket_->send(response_);
+  }
+  counters_.mdns_bytes_sent.store(socket_->bytes_sent());  // summed over the interfaces
+  arm();
+}
+
+void DiscoveryManager::arm() {
+  if (!pacer_ || !timer_) return;
+  auto next = pacer_->next_deadline();
+  if (!next) return;
+  timer_->expires_at(*next);
+  timer_->async_wait([this, alive = std::weak_ptr<bool>(alive_)](asio::error_code error) {
+    if (alive.expired() || error) return;
+    pump();
+  });
+}
+
+void DiscoveryManager::shutdown() {
+  counters_.mdns_running.store(false);
+  alive_.reset();
+  pacer_.reset();
+  if (socket_) socket_->close();
+  socket_.reset();
+  timer_.reset();
+}
+
+}  // namespace p2panda::node
