@@ -25,6 +25,7 @@ class SyncManager;
 }
 
 namespace p2panda::detail {
+class NodeGossip;
 
 struct AtomicMetrics {
   std::atomic<std::uint64_t> published{0}, received{0}, ingested{0}, rejected{0}, delivered{0},
@@ -49,6 +50,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   store::Store& store() { return *store_; }
   net::Transport& transport() { return *transport_; }
   const PrivateKey& key() const { return config_.key; }
+  NodeGossip& gossip() { return *gossip_; }  // node thread (gossip_node.hpp)
 
   // Node thread.
   Result<std::shared_ptr<TopicStream>> open(const Topic& topic, StreamOptions options);
@@ -94,6 +96,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   asio::any_io_executor executor_;
   std::shared_ptr<node::Completions> completions_;
   std::unique_ptr<node::SyncManager> sync_;
+  std::unique_ptr<NodeGossip> gossip_;
 
   struct TopicState {
     std::vector<std::weak_ptr<TopicStream>> streams;
