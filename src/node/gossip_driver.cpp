@@ -47,8 +47,8 @@ GossipDriver::~GossipDriver() = default;
 
 void GossipDriver::start() {
   transport_.register_protocol(alpn_, [this](net::ConnectionHandle connection) {
-    adopt(connection, false);
-    return serve(std::move(connection), false);
+    adopt(connection);
+    return serve(std::move(connection));
   });
 }
 
@@ -191,18 +191,18 @@ net::Awaitable<Result<net::ConnectionHandle>> GossipDriver::connection(NodeId pe
   auto connecting = transport_.connect(address, alpn_);
   auto connected = co_await std::move(connecting);
   if (!connected) co_return Unexpected{connected.error()};
-  adopt(*connected, true);
-  asio::co_spawn(transport_.executor(), serve(*connected, true), asio::detached);
+  adopt(*connected);
+  asio::co_spawn(transport_.executor(), serve(*connected), asio::detached);
   co_return *connected;
 }
 
-void GossipDriver::adopt(const net::ConnectionHandle& connection, bool) {
+void GossipDriver::adopt(const net::ConnectionHandle& connection) {
   connections_[connection->remote_id()].push_back(connection);
 }
 
 // Both ends of a connection open streams on it: accept the peer's until the connection is gone,
 // then forget it; without any connection left the peer is disconnected for every topic.
-net::Awaitable<void> GossipDriver::serve(net::ConnectionHandle connection, bool) {
+net::Awaitable<void> GossipDriver::serve(net::ConnectionHandle connection) {
   const NodeId remote = connection->remote_id();
   for (;;) {
     auto accepting = connection->accept_bi();

@@ -59,9 +59,9 @@ class GossipDriver {
   net::Awaitable<void> tick(Topic topic, std::shared_ptr<TopicEntry> entry);
   net::Awaitable<void> write_loop(Topic topic, NodeId peer, std::shared_ptr<Outbox> outbox);
   net::Awaitable<Result<net::ConnectionHandle>> connection(NodeId peer);
-  net::Awaitable<void> serve(net::ConnectionHandle connection, bool dialled);
+  net::Awaitable<void> serve(net::ConnectionHandle connection);
   net::Awaitable<void> read_loop(net::ConnectionHandle connection, net::StreamHandle stream);
-  void adopt(const net::ConnectionHandle& connection, bool dialled);
+  void adopt(const net::ConnectionHandle& connection);
 
   net::Transport& transport_;
   Bytes alpn_;
