@@ -127,8 +127,8 @@ int main(int argc, char** argv) {
   if (swarm.latencies.empty()) return 1;
   Figures figures{{"gossip_p50_ms_sim20", percentile(swarm.latencies, 0.5)},
                   {"gossip_p99_ms_sim20", percentile(swarm.latencies, 0.99)},
-                  {"gossip_delivery_ratio_sim20", static_cast<double>(swarm.latencies.size()) /
-                                                      static_cast<double>(expected)}};
+                  {"gossip_delivery_ratio_sim20",
+                   static_cast<double>(swarm.latencies.size()) / static_cast<double>(expected)}};
   print_summary(figures);
   swarm.io.stop();
   swarm.drivers.clear();

@@ -8,7 +8,7 @@ namespace p2panda::node {
 namespace {
 
 // Rust orders SocketAddr as V4 < V6, then by ip octets, then by port.
-bool rust_less(const net::SocketAddress& a, const net::SocketAddress& b) {
+bool rust_less(const asio::ip::udp::endpoint& a, const asio::ip::udp::endpoint& b) {
   const bool a6 = a.address().is_v6(), b6 = b.address().is_v6();
   if (a6 != b6) return !a6;
   if (a.address() != b.address()) return a.address() < b.address();

@@ -11,13 +11,15 @@
 #include <p2panda/encoding.hpp>
 #include <p2panda/result.hpp>
 
-#include "net/config.hpp"
+// Only the endpoint type (net::SocketAddress is the same), so that the fuzz target needs no
+// coroutine support from asio.
+#include <asio/ip/udp.hpp>
 
 namespace p2panda::node {
 
 struct GossipAddrInfo {
   std::optional<std::string> relay_url;
-  std::vector<net::SocketAddress> direct_addresses;  // sorted and unique, as a BTreeSet
+  std::vector<asio::ip::udp::endpoint> direct_addresses;  // sorted and unique, as a BTreeSet
 };
 
 // Sorts and deduplicates the addresses the way Rust's SocketAddr orders them (V4 before V6).

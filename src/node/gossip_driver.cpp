@@ -104,8 +104,8 @@ void GossipDriver::offer(const Topic& topic, const NodeId& peer) {
 Result<void> GossipDriver::broadcast(const Topic& topic, Bytes content) {
   auto found = topics_.find(topic);
   if (found == topics_.end()) return fail(Errc::InvalidArgument, "gossip topic not joined");
-  auto outputs = found->second->state->broadcast(std::move(content), gossip::Scope::Swarm,
-                                                 now_micros());
+  auto outputs =
+      found->second->state->broadcast(std::move(content), gossip::Scope::Swarm, now_micros());
   if (!outputs) return Unexpected{std::move(outputs).error()};
   apply(topic, std::move(*outputs));
   return {};
@@ -122,39 +122,38 @@ void GossipDriver::apply(const Topic& topic, std::vector<gossip::Output> outputs
   if (found == topics_.end()) return;
   auto entry = found->second;  // a callback may not erase it, but keep it alive regardless
   for (auto& output : outputs) {
-    std::visit(
-        Overloaded{
-            [&](gossip::SendMessage& send_message) {
-              send(topic, send_message.to, send_message.message);
-            },
-            [&](gossip::DisconnectPeer& disconnect) {
-              auto out = entry->out.find(disconnect.peer);
-              if (out == entry->out.end()) return;
-              out->second->closed = true;
-              out->second->wake.notify_all();
-              entry->out.erase(out);
-            },
-            [&](gossip::NeighborUp& up) {
-              if (callbacks_.neighbor) callbacks_.neighbor(topic, up.peer, true);
-            },
-            [&](gossip::NeighborDown& down) {
-              if (callbacks_.neighbor) callbacks_.neighbor(topic, down.peer, false);
-            },
-            [&](gossip::Received& received) {
-              if (callbacks_.received) {
-                callbacks_.received(topic, received.content, received.delivered_from);
-              }
-            },
-            [&](gossip::PeerDataLearned& learned) {
-              auto info = decode_addr_info(learned.data);
-              if (!info || info->direct_addresses.empty()) return;
-              net::PeerAddress peer{learned.peer, info->direct_addresses};
-              auto& known = book_[learned.peer];
-              known = peer;  // the peer's own latest word replaces what we had
-              if (callbacks_.learned) callbacks_.learned(peer);
-            },
-        },
-        output);
+    std::visit(Overloaded{
+                   [&](gossip::SendMessage& send_message) {
+                     send(topic, send_message.to, send_message.message);
+                   },
+                   [&](gossip::DisconnectPeer& disconnect) {
+                     auto out = entry->out.find(disconnect.peer);
+                     if (out == entry->out.end()) return;
+                     out->second->closed = true;
+                     out->second->wake.notify_all();
+                     entry->out.erase(out);
+                   },
+                   [&](gossip::NeighborUp& up) {
+                     if (callbacks_.neighbor) callbacks_.neighbor(topic, up.peer, true);
+                   },
+                   [&](gossip::NeighborDown& down) {
+                     if (callbacks_.neighbor) callbacks_.neighbor(topic, down.peer, false);
+                   },
+                   [&](gossip::Received& received) {
+                     if (callbacks_.received) {
+                       callbacks_.received(topic, received.content, received.delivered_from);
+                     }
+                   },
+                   [&](gossip::PeerDataLearned& learned) {
+                     auto info = decode_addr_info(learned.data);
+                     if (!info || info->direct_addresses.empty()) return;
+                     net::PeerAddress peer{learned.peer, info->direct_addresses};
+                     auto& known = book_[learned.peer];
+                     known = peer;  // the peer's own latest word replaces what we had
+                     if (callbacks_.learned) callbacks_.learned(peer);
+                   },
+               },
+               output);
   }
   entry->wake.notify_all();
 }
@@ -186,8 +185,7 @@ net::Awaitable<Result<net::ConnectionHandle>> GossipDriver::connection(NodeId pe
   auto live = connections_.find(peer);
   if (live != connections_.end() && !live->second.empty()) co_return live->second.back();
   auto known = book_.find(peer);
-  net::PeerAddress address =
-      known != book_.end() ? known->second : net::PeerAddress{peer, {}};
+  net::PeerAddress address = known != book_.end() ? known->second : net::PeerAddress{peer, {}};
   auto connecting = transport_.connect(address, alpn_);
   auto connected = co_await std::move(connecting);
   if (!connected) co_return Unexpected{connected.error()};

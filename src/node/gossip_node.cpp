@@ -10,8 +10,8 @@ namespace {
 // p2panda-net's GOSSIP_TOPIC_MIX_VALUE (sync/actors/manager.rs): mixed into a topic to name the
 // overlay its sync sessions sample peers from, so that it differs from the ephemeral overlay.
 constexpr std::array<std::uint8_t, 32> kSyncTopicMix = {
-    253, 6,   251, 217, 173, 228, 215, 244, 130, 181, 150, 142, 220, 244, 49, 219,
-    35,  94,  163, 197, 229, 93,  143, 227, 97,  61,  38,  202, 63,  250, 26, 233};
+    253, 6,  251, 217, 173, 228, 215, 244, 130, 181, 150, 142, 220, 244, 49, 219,
+    35,  94, 163, 197, 229, 93,  143, 227, 97,  61,  38,  202, 63,  250, 26, 233};
 
 // iroh_gossip::ALPN, mixed with the network id as p2panda-net's gossip manager does.
 constexpr std::string_view kGossipProtocol = "/iroh-gossip/1";

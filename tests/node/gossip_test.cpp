@@ -1,7 +1,6 @@
 // Gossip in whole nodes: ephemeral streams, the sync overlay's neighbours driving sync sessions,
 // late joiners and the event stream, over the simulated network and QUIC on 127.0.0.1.
 #include <algorithm>
-
 #include <future>
 #include <thread>
 
@@ -133,11 +132,15 @@ TEST_P(Gossip, NeighbourDownEndsItsSession) {
   ASSERT_TRUE(wait_event(*c_events, event_about<SyncSessionStarted>(b.id())));
   b.shutdown();
   bool down = false, ended = false;
-  ASSERT_TRUE(wait_event(*c_events, [&](const SystemEvent& event) {
-    if (auto* gone = std::get_if<NeighborDown>(&event)) down |= gone->node == b.id();
-    if (auto* over = std::get_if<SyncSessionEnded>(&event)) ended |= over->node == b.id();
-    return down && ended;
-  })) << "down " << down << " ended " << ended;
+  ASSERT_TRUE(wait_event(*c_events,
+                         [&](const SystemEvent& event) {
+                           if (auto* gone = std::get_if<NeighborDown>(&event))
+                             down |= gone->node == b.id();
+                           if (auto* over = std::get_if<SyncSessionEnded>(&event))
+                             ended |= over->node == b.id();
+                           return down && ended;
+                         }))
+      << "down " << down << " ended " << ended;
 }
 
 TEST_P(Gossip, EventStreamReportsBootstrapPeers) {
