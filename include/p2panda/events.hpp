@@ -112,4 +112,42 @@ using StreamEvent = std::variant<Processed<T>, SyncStarted, SyncEnded, ReplaySta
                                  ReplayFailed, ProcessingFailed, DecodeFailed, AckFailed,
                                  DeliveryExhausted, ImportStarted, ImportEnded>;
 
+// ---- System events (Node::event_stream()) ----
+// p2panda 0.7's SystemEvent carries only discovery sessions; this one also reports what the node
+// does with its peers: who it learnt about, who is a gossip neighbour for which topic, and the
+// sync sessions per topic and peer. Only events after event_stream() was called are delivered.
+
+// A peer became known: a bootstrap peer, or addresses learnt from gossip.
+struct PeerDiscovered {
+  NodeId node;
+  enum class Via { Bootstrap, Gossip, Mdns, AddressBook } via = Via::Bootstrap;
+};
+// A peer entered (NeighborUp) or left (NeighborDown) the gossip overlay's active view of a
+// topic. `ephemeral` tells the ephemeral-message overlay of the topic from the one that selects
+// its sync peers.
+struct NeighborUp {
+  Topic topic;
+  NodeId node;
+  bool ephemeral = false;
+};
+struct NeighborDown {
+  Topic topic;
+  NodeId node;
+  bool ephemeral = false;
+};
+struct SyncSessionStarted {
+  Topic topic;
+  NodeId node;
+  std::uint64_t session_id = 0;
+};
+// `error` set: the session failed.
+struct SyncSessionEnded {
+  Topic topic;
+  NodeId node;
+  std::uint64_t session_id = 0;
+  std::optional<Error> error;
+};
+using SystemEvent =
+    std::variant<PeerDiscovered, NeighborUp, NeighborDown, SyncSessionStarted, SyncSessionEnded>;
+
 }  // namespace p2panda

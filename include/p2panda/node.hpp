@@ -20,6 +20,7 @@
 
 #include <p2panda/awaitable.hpp>
 #include <p2panda/codec.hpp>
+#include <p2panda/ephemeral_stream.hpp>
 #include <p2panda/events.hpp>
 #include <p2panda/log_heights.hpp>
 #include <p2panda/operation.hpp>
@@ -124,6 +125,9 @@ struct NodeMetrics {
   std::uint64_t sync_sessions_running = 0;
   std::uint64_t bytes_sent = 0;      // sync payloads (operation headers and bodies)
   std::uint64_t bytes_received = 0;
+  std::uint64_t ephemeral_published = 0;
+  std::uint64_t ephemeral_received = 0;  // broadcasts on ephemeral topics, before checks
+  std::uint64_t ephemeral_rejected = 0;  // malformed or badly signed, not delivered
 };
 
 // What discovery did so far (docs/discovery.md).
@@ -170,6 +174,26 @@ class Node {
     return Stream<T>{Publisher<T>(raw->first), Subscription<T>(raw->second)};
   }
 
+  // Signed messages over gossip only, never stored (p2panda's ephemeral_stream).
+  template <class T>
+  Awaitable<Result<EphemeralStream<T>>> ephemeral_stream(Topic topic) {
+    return typed_ephemeral<T>(open_ephemeral(topic));
+  }
+  template <class T>
+  Result<EphemeralStream<T>> ephemeral_stream_blocking(Topic topic) {
+    auto raw = open_ephemeral_blocking(topic);
+    if (!raw) return Unexpected{raw.error()};
+    return EphemeralStream<T>{EphemeralPublisher<T>(raw->first),
+                              EphemeralSubscription<T>(raw->second)};
+  }
+  using RawEphemeral = std::pair<detail::RawEphemeralPublisher, detail::RawEphemeralSubscription>;
+  Awaitable<Result<RawEphemeral>> open_ephemeral(Topic topic);
+  Result<RawEphemeral> open_ephemeral_blocking(Topic topic);
+
+  // System events from now on: peers, gossip neighbours, sync sessions (events.hpp).
+  Awaitable<Result<EventStream>> event_stream();
+  Result<EventStream> event_stream_blocking();
+
   // Adds a peer to sync with: its node id and the addresses it listens on ("ip:port").
   // Errors: InvalidArgument for an address that does not parse.
   Result<void> insert_bootstrap(const NodeId& node, const std::vector<std::string>& addresses);
@@ -193,6 +217,15 @@ class Node {
     auto raw = co_await std::move(opening);
     if (!raw) co_return Unexpected{raw.error()};
     co_return Stream<T>{Publisher<T>(raw->first), Subscription<T>(raw->second)};
+  }
+
+  template <class T>
+  static Awaitable<Result<EphemeralStream<T>>> typed_ephemeral(
+      Awaitable<Result<RawEphemeral>> opening) {
+    auto raw = co_await std::move(opening);
+    if (!raw) co_return Unexpected{raw.error()};
+    co_return EphemeralStream<T>{EphemeralPublisher<T>(raw->first),
+                                 EphemeralSubscription<T>(raw->second)};
   }
 
   Awaitable<Result<RawStream>> open(Topic topic, StreamOptions options);

@@ -39,7 +39,7 @@ Result<void> DiscoveryManager::start() {
   }
   if (auto known = book_.dialable()) {
     for (const auto& peer : *known) {
-      if (!peer.addresses.empty()) engine_.add_peer(peer);
+      if (!peer.addresses.empty()) engine_.add_peer(peer, PeerDiscovered::Via::AddressBook);
     }
   }
   // The simulated network has no multicast, and its addresses mean nothing on a real socket.
@@ -76,7 +76,7 @@ Result<void> DiscoveryManager::start() {
 
 void DiscoveryManager::insert_bootstrap(const net::PeerAddress& peer) {
   (void)book_.insert_bootstrap(peer, Timestamp::now());
-  engine_.add_peer(peer);
+  engine_.add_peer(peer, PeerDiscovered::Via::Bootstrap);
 }
 
 void DiscoveryManager::record_connection(const PublicKey& node, bool success) {
@@ -133,7 +133,7 @@ void DiscoveryManager::on_datagram(ByteSpan datagram) {
       for (const auto& address : info->addresses) {
         peer.addresses.push_back(to_socket_address(address));
       }
-      engine_.add_peer(std::move(peer));
+      engine_.add_peer(std::move(peer), PeerDiscovered::Via::Mdns);
     }
   }
   arm();  // a query may have scheduled a response sooner than the timer

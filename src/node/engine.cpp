@@ -3,6 +3,7 @@
 #include <future>
 
 #include "net/quic_transport.hpp"
+#include "node/gossip_node.hpp"
 #include "node/sync_manager.hpp"
 #include "stream/ingest.hpp"
 
@@ -36,6 +37,10 @@ Result<std::shared_ptr<NodeEngine>> NodeEngine::create(NodeConfig config) {
   if (!started) return Unexpected{std::move(started).error()};
   engine->sync_ = std::make_unique<node::SyncManager>(*engine);
   engine->sync_->start();
+  engine->gossip_ = std::make_unique<NodeGossip>(*engine->transport_, engine->config_.key,
+                                                 engine->config_.network_id, *engine->sync_);
+  engine->gossip_->start();
+  // The discovery manager hands bootstrap peers, remembered peers and mDNS finds to add_peer.
   engine->discovery_ =
       std::make_unique<node::DiscoveryManager>(*engine, engine->discovery_counters_);
   // On the node thread; mDNS that cannot start (the port taken without SO_REUSEPORT, say)
@@ -85,7 +90,9 @@ NodeMetrics NodeEngine::metrics() const {
                      metrics_.ingested.load(),         metrics_.rejected.load(),
                      metrics_.delivered.load(),        metrics_.sessions_started.load(),
                      metrics_.sessions_failed.load(),  metrics_.sessions_running.load(),
-                     metrics_.bytes_sent.load(),       metrics_.bytes_received.load()};
+                     metrics_.bytes_sent.load(),       metrics_.bytes_received.load(),
+                     gossip_->counters().published.load(), gossip_->counters().received.load(),
+                     gossip_->counters().rejected.load()};
 }
 
 Result<std::shared_ptr<TopicStream>> NodeEngine::open(const Topic& topic, StreamOptions options) {
@@ -101,6 +108,7 @@ Result<std::shared_ptr<TopicStream>> NodeEngine::open(const Topic& topic, Stream
   stream->start(now_micros());
   asio::co_spawn(executor_, watch(stream), asio::detached);
   sync_->follow(topic);
+  gossip_->follow(topic);
   return stream;
 }
 
@@ -283,6 +291,11 @@ void NodeEngine::deliver(const Topic& topic, std::span<const Hash> released, con
 }
 
 void NodeEngine::broadcast(const Topic& topic, const RawEvent& event) {
+  if (auto* started = std::get_if<SyncStarted>(&event)) {
+    gossip_->emit(SyncSessionStarted{topic, started->remote, started->session_id});
+  } else if (auto* ended = std::get_if<SyncEnded>(&event)) {
+    gossip_->emit(SyncSessionEnded{topic, ended->remote, ended->session_id, ended->error});
+  }
   auto found = topics_.find(topic);
   if (found == topics_.end()) return;
   for (auto& weak : found->second.streams) {
@@ -308,8 +321,9 @@ ImportEnded NodeEngine::import(TopicStream& stream, std::vector<Operation> opera
 
 void NodeEngine::close_sessions(const Topic& topic) { sync_->close_topic(topic); }
 
-void NodeEngine::add_peer(net::PeerAddress peer) {
+void NodeEngine::add_peer(net::PeerAddress peer, PeerDiscovered::Via via) {
   if (peer.node_id == id_) return;
+  gossip_->add_peer(peer, via);
   sync_->add_peer(std::move(peer));
 }
 
@@ -329,6 +343,7 @@ void NodeEngine::shutdown() {
       executor_,
       [self]() -> net::Awaitable<void> {
         self->discovery_->shutdown();
+        self->gossip_->shutdown();  // its NeighborDowns end sessions before sync shuts down
         self->sync_->shutdown();
         for (auto& [topic, state] : self->topics_) {
           for (auto& weak : state.streams) {

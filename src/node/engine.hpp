@@ -27,6 +27,7 @@ class DiscoveryManager;
 }
 
 namespace p2panda::detail {
+class NodeGossip;
 
 struct AtomicMetrics {
   std::atomic<std::uint64_t> published{0}, received{0}, ingested{0}, rejected{0}, delivered{0},
@@ -52,6 +53,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   store::Store& store() { return *store_; }
   net::Transport& transport() { return *transport_; }
   const PrivateKey& key() const { return config_.key; }
+  NodeGossip& gossip() { return *gossip_; }  // node thread (gossip_node.hpp)
 
   // Node thread.
   Result<std::shared_ptr<TopicStream>> open(const Topic& topic, StreamOptions options);
@@ -60,7 +62,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
                                        std::optional<Bytes> body, bool prune);
   ImportEnded import(TopicStream& stream, std::vector<Operation> operations);
   void close_sessions(const Topic& topic);
-  void add_peer(net::PeerAddress peer);
+  void add_peer(net::PeerAddress peer, PeerDiscovered::Via via);
   void add_bootstrap(const net::PeerAddress& peer);  // address book, then add_peer
   void connection_outcome(const NodeId& remote, bool success);  // into the address book
   bool follows(const Topic& topic) const { return topics_.contains(topic); }
@@ -101,6 +103,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   std::unique_ptr<node::SyncManager> sync_;
   node::DiscoveryCounters discovery_counters_;
   std::unique_ptr<node::DiscoveryManager> discovery_;
+  std::unique_ptr<NodeGossip> gossip_;
 
   struct TopicState {
     std::vector<std::weak_ptr<TopicStream>> streams;

@@ -66,11 +66,38 @@ void SyncManager::add_peer(net::PeerAddress peer) {
   connect_missing();
 }
 
+void SyncManager::add_topic_peer(const Topic& topic, net::PeerAddress peer) {
+  if (peer.node_id == engine_.id()) return;
+  topic_peers_[topic][peer.node_id] = std::move(peer);
+  connect_missing();
+}
+
+void SyncManager::remove_topic_peer(const Topic& topic, const NodeId& peer) {
+  auto found = topic_peers_.find(topic);
+  if (found != topic_peers_.end()) found->second.erase(peer);
+  if (peers_.contains(peer)) return;  // a peer for every topic keeps its session
+  auto session = sessions_.find({peer, topic});
+  if (session == sessions_.end()) return;
+  auto keep = session->second;  // end() erases the map's reference
+  if (keep->core) {
+    keep->core->close();  // ends gracefully, once what is queued is sent
+    keep->wake.notify_all();
+  } else {
+    end(*keep, std::nullopt);
+  }
+}
+
 void SyncManager::connect_missing() {
   if (stopped_) return;
   for (const auto& topic : topics_) {
     for (const auto& [remote, peer] : peers_) {
       if (sessions_.contains({remote, topic})) continue;
+      asio::co_spawn(engine_.executor(), initiate(remote, topic), asio::detached);
+    }
+    auto neighbours = topic_peers_.find(topic);
+    if (neighbours == topic_peers_.end()) continue;
+    for (const auto& [remote, peer] : neighbours->second) {
+      if (sessions_.contains({remote, topic}) || peers_.contains(remote)) continue;
       asio::co_spawn(engine_.executor(), initiate(remote, topic), asio::detached);
     }
   }
@@ -100,8 +127,15 @@ void SyncManager::watchdog(std::shared_ptr<Session> session) {
 
 net::Awaitable<void> SyncManager::initiate(NodeId remote, Topic topic) {
   if (stopped_ || sessions_.contains({remote, topic})) co_return;
-  auto peer = peers_.find(remote);
-  if (peer == peers_.end()) co_return;
+  std::optional<net::PeerAddress> address;
+  if (auto peer = peers_.find(remote); peer != peers_.end()) {
+    address = peer->second;
+  } else if (auto topic_peers = topic_peers_.find(topic); topic_peers != topic_peers_.end()) {
+    if (auto known = topic_peers->second.find(remote); known != topic_peers->second.end()) {
+      address = known->second;
+    }
+  }
+  if (!address) co_return;
   auto session = std::make_shared<Session>();
   session->remote = remote;
   session->topic = topic;
@@ -110,7 +144,8 @@ net::Awaitable<void> SyncManager::initiate(NodeId remote, Topic topic) {
   sessions_[{remote, topic}] = session;
   watchdog(session);
 
-  auto connection = co_await engine_.transport().connect(peer->second, alpn_);
+  auto connecting = engine_.transport().connect(*address, alpn_);
+  auto connection = co_await std::move(connecting);
   engine_.connection_outcome(remote, connection.has_value());  // the address book's metrics
   if (session->ended) co_return;
   if (!connection) co_return end(*session, connection.error());

@@ -6,7 +6,8 @@
 // that syncs and stays live. Frames are 4-byte big-endian lengths around postcard messages.
 // Operations received are handed to the engine, which validates and ingests them; only those it
 // stored are forwarded to the topic's other sessions. Missing sessions are retried every
-// sync_retry. When both peers dial each other at once, the session started by the lower node
+// sync_retry. Besides these peers for every topic, gossip neighbours are peers of their topic
+// while they stay neighbours. When both peers dial each other at once, the session started by the lower node
 // id survives on both sides. Node thread only.
 #pragma once
 
@@ -33,6 +34,10 @@ class SyncManager {
   void start();  // registers the protocol and starts the retry loop
   void follow(const Topic& topic);
   void add_peer(net::PeerAddress peer);
+  // A peer to sync `topic` with while it is a gossip neighbour there (gossip_node.hpp). Removing
+  // it ends its session for the topic unless it is also a peer for every topic (add_peer).
+  void add_topic_peer(const Topic& topic, net::PeerAddress peer);
+  void remove_topic_peer(const Topic& topic, const NodeId& peer);
   struct Session;
   // Offers a stored operation to the topic's live sessions, except `from` (where it came from).
   void publish(const Topic& topic, const Operation& operation, const Session* from);
@@ -58,6 +63,7 @@ class SyncManager {
   detail::NodeEngine& engine_;
   Bytes alpn_;
   std::map<NodeId, net::PeerAddress> peers_;
+  std::map<Topic, std::map<NodeId, net::PeerAddress>> topic_peers_;
   std::set<Topic> topics_;
   std::map<Key, std::shared_ptr<Session>> sessions_;
   std::map<Topic, sync::TopicSyncMetrics> metrics_;

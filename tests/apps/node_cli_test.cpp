@@ -77,7 +77,9 @@ TEST(NodeCli, ThreeNodesDeliverEachPublishedLineExactlyOnce) {
     EXPECT_EQ(node->count("error"), 0u);
     for (const auto& message : messages) EXPECT_EQ(node->count("processed", message), 1u);
   }
-  EXPECT_EQ(b->count("peer_down"), 1u);
+  // B met A, and C too once gossip introduced them: every peer that came up went down again.
+  EXPECT_GE(b->count("peer_up"), 1u);
+  EXPECT_EQ(b->count("peer_down"), b->count("peer_up"));
 }
 
 TEST(NodeCli, RestartedNodeCatchesUpFromItsDatabase) {

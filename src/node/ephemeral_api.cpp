@@ -1,0 +1,185 @@
+// The public handles of ephemeral streams and the event stream (ephemeral_stream.hpp, node.hpp):
+// each call hops onto the node's thread with co_spawn and comes back with the result.
+#include <future>
+
+#include "node/engine.hpp"
+#include "node/gossip_node.hpp"
+
+namespace p2panda {
+namespace detail {
+namespace {
+
+Unexpected shut_down() { return fail(Errc::NodeShutDown, "the node was shut down"); }
+
+// co_spawn's completion needs a default-constructible value, which Result<T> is not.
+template <class T>
+net::Awaitable<std::optional<Result<T>>> as_optional(net::Awaitable<Result<T>> inner) {
+  co_return co_await std::move(inner);
+}
+
+// Runs `body` on the node thread (g++ 12: every awaitable built in a named local first).
+template <class T>
+Awaitable<Result<T>> on_node(std::shared_ptr<NodeEngine> engine, net::Awaitable<Result<T>> body) {
+  if (engine->is_shut_down()) co_return shut_down();
+  auto task = as_optional<T>(std::move(body));
+  auto spawned = asio::co_spawn(engine->executor(), std::move(task), asio::use_awaitable);
+  auto result = co_await std::move(spawned);
+  if (!result) co_return shut_down();
+  co_return std::move(*result);
+}
+
+// REQUIRES: not on the node thread.
+template <class T>
+Result<T> on_node_blocking(const std::shared_ptr<NodeEngine>& engine,
+                           net::Awaitable<Result<T>> body) {
+  if (engine->is_shut_down()) return shut_down();
+  auto task = as_optional<T>(std::move(body));
+  auto future = asio::co_spawn(engine->executor(), std::move(task), asio::use_future);
+  try {
+    auto result = future.get();
+    if (!result) return shut_down();
+    return std::move(*result);
+  } catch (const std::exception&) {
+    return shut_down();  // the node's thread stopped before answering
+  }
+}
+
+net::Awaitable<Result<bool>> publish_task(std::shared_ptr<NodeEngine> engine, Topic topic,
+                                          Bytes body) {
+  if (engine->is_shut_down()) co_return shut_down();
+  auto sent = engine->gossip().publish_ephemeral(topic, body);
+  if (!sent) co_return Unexpected{sent.error()};
+  co_return true;
+}
+
+template <class T>
+net::Awaitable<Result<std::optional<T>>> next_task(std::shared_ptr<NodeEngine> engine,
+                                                   std::shared_ptr<node::Mailbox<T>> keep,
+                                                   node::Clock::time_point deadline) {
+  if (engine->is_shut_down()) co_return shut_down();
+  auto waiting = keep->next(deadline);
+  auto next = co_await std::move(waiting);
+  co_return next;
+}
+
+// The mailbox inside an inbox, sharing its lifetime.
+template <class Inbox>
+auto mailbox_of(const std::shared_ptr<Inbox>& inbox) {
+  return std::shared_ptr<std::remove_reference_t<decltype(inbox->mailbox)>>(inbox, &inbox->mailbox);
+}
+
+template <class T>
+Awaitable<Result<T>> next_forever(std::shared_ptr<NodeEngine> engine,
+                                  std::shared_ptr<node::Mailbox<T>> mailbox) {
+  auto task = next_task<T>(engine, mailbox, node::Clock::time_point::max());
+  auto waiting = on_node<std::optional<T>>(engine, std::move(task));
+  auto next = co_await std::move(waiting);
+  if (!next) co_return Unexpected{next.error()};
+  if (!*next) co_return shut_down();  // a deadline of max() does not pass
+  co_return std::move(**next);
+}
+
+template <class T>
+Result<std::optional<T>> next_within(const std::shared_ptr<NodeEngine>& engine,
+                                     std::shared_ptr<node::Mailbox<T>> mailbox,
+                                     std::chrono::milliseconds timeout) {
+  auto task = next_task<T>(engine, std::move(mailbox), node::Clock::now() + timeout);
+  return on_node_blocking<std::optional<T>>(engine, std::move(task));
+}
+
+}  // namespace
+
+RawEphemeralPublisher::RawEphemeralPublisher(std::shared_ptr<NodeEngine> engine, Topic topic)
+    : engine_(std::move(engine)), topic_(topic) {}
+
+Awaitable<Result<void>> RawEphemeralPublisher::publish(Bytes body) {
+  auto task = publish_task(engine_, topic_, std::move(body));
+  auto sending = on_node<bool>(engine_, std::move(task));
+  auto sent = co_await std::move(sending);
+  if (!sent) co_return Unexpected{sent.error()};
+  co_return Result<void>{};
+}
+
+Result<void> RawEphemeralPublisher::publish_blocking(Bytes body) {
+  auto sent = on_node_blocking<bool>(engine_, publish_task(engine_, topic_, std::move(body)));
+  if (!sent) return Unexpected{sent.error()};
+  return {};
+}
+
+RawEphemeralSubscription::RawEphemeralSubscription(std::shared_ptr<NodeEngine> engine,
+                                                   std::shared_ptr<EphemeralInbox> inbox,
+                                                   Topic topic)
+    : engine_(std::move(engine)), inbox_(std::move(inbox)), topic_(topic) {}
+
+Awaitable<Result<EphemeralMessage>> RawEphemeralSubscription::next() {
+  return next_forever<EphemeralMessage>(engine_, mailbox_of(inbox_));
+}
+
+Result<std::optional<EphemeralMessage>> RawEphemeralSubscription::next_blocking(
+    std::chrono::milliseconds timeout) {
+  return next_within<EphemeralMessage>(engine_, mailbox_of(inbox_), timeout);
+}
+
+}  // namespace detail
+
+EventStream::EventStream(std::shared_ptr<detail::NodeEngine> engine,
+                         std::shared_ptr<detail::EventInbox> inbox)
+    : engine_(std::move(engine)), inbox_(std::move(inbox)) {}
+
+Awaitable<Result<SystemEvent>> EventStream::next() {
+  return detail::next_forever<SystemEvent>(engine_, detail::mailbox_of(inbox_));
+}
+
+Result<std::optional<SystemEvent>> EventStream::next(std::chrono::milliseconds timeout) {
+  return detail::next_within<SystemEvent>(engine_, detail::mailbox_of(inbox_), timeout);
+}
+
+namespace {
+
+net::Awaitable<Result<std::shared_ptr<detail::EphemeralInbox>>> open_ephemeral_task(
+    std::shared_ptr<detail::NodeEngine> engine, Topic topic) {
+  if (engine->is_shut_down()) co_return detail::shut_down();
+  co_return engine->gossip().subscribe_ephemeral(topic);
+}
+
+net::Awaitable<Result<std::shared_ptr<detail::EventInbox>>> event_stream_task(
+    std::shared_ptr<detail::NodeEngine> engine) {
+  if (engine->is_shut_down()) co_return detail::shut_down();
+  co_return engine->gossip().subscribe_events();
+}
+
+}  // namespace
+
+Awaitable<Result<Node::RawEphemeral>> Node::open_ephemeral(Topic topic) {
+  auto task = open_ephemeral_task(engine_, topic);
+  auto opening = detail::on_node<std::shared_ptr<detail::EphemeralInbox>>(engine_, std::move(task));
+  auto inbox = co_await std::move(opening);
+  if (!inbox) co_return Unexpected{inbox.error()};
+  co_return RawEphemeral{detail::RawEphemeralPublisher(engine_, topic),
+                         detail::RawEphemeralSubscription(engine_, *inbox, topic)};
+}
+
+Result<Node::RawEphemeral> Node::open_ephemeral_blocking(Topic topic) {
+  auto inbox = detail::on_node_blocking<std::shared_ptr<detail::EphemeralInbox>>(
+      engine_, open_ephemeral_task(engine_, topic));
+  if (!inbox) return Unexpected{inbox.error()};
+  return RawEphemeral{detail::RawEphemeralPublisher(engine_, topic),
+                      detail::RawEphemeralSubscription(engine_, *inbox, topic)};
+}
+
+Awaitable<Result<EventStream>> Node::event_stream() {
+  auto task = event_stream_task(engine_);
+  auto opening = detail::on_node<std::shared_ptr<detail::EventInbox>>(engine_, std::move(task));
+  auto inbox = co_await std::move(opening);
+  if (!inbox) co_return Unexpected{inbox.error()};
+  co_return EventStream(engine_, *inbox);
+}
+
+Result<EventStream> Node::event_stream_blocking() {
+  auto inbox = detail::on_node_blocking<std::shared_ptr<detail::EventInbox>>(
+      engine_, event_stream_task(engine_));
+  if (!inbox) return Unexpected{inbox.error()};
+  return EventStream(engine_, *inbox);
+}
+
+}  // namespace p2panda

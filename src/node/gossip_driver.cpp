@@ -1,0 +1,318 @@
+#include "node/gossip_driver.hpp"
+
+#include <deque>
+
+#include "node/gossip_addr.hpp"
+
+namespace p2panda::node {
+namespace {
+
+// Application codes for aborted streams (they only show up in the peer's logs).
+constexpr std::uint64_t kNotJoined = 1;
+constexpr std::uint64_t kBadStream = 2;
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace
+
+// Our stream to one peer for one topic. Frames wait here while the stream is being opened and
+// while the peer's flow control holds the writer back.
+struct GossipDriver::Outbox {
+  std::deque<Bytes> frames;
+  Signal wake;
+  bool closed = false;  // DisconnectPeer: flush what is queued, then finish
+  net::StreamHandle stream;
+};
+
+struct GossipDriver::TopicEntry {
+  std::unique_ptr<gossip::TopicState> state;
+  std::map<NodeId, std::shared_ptr<Outbox>> out;
+  Signal wake;  // the deadline may have moved
+};
+
+GossipDriver::GossipDriver(net::Transport& transport, Bytes alpn, gossip::TopicConfig config,
+                           std::uint64_t seed, GossipCallbacks callbacks)
+    : transport_(transport),
+      alpn_(std::move(alpn)),
+      config_(config),
+      seed_(seed),
+      callbacks_(std::move(callbacks)) {}
+
+GossipDriver::~GossipDriver() = default;
+
+void GossipDriver::start() {
+  transport_.register_protocol(alpn_, [this](net::ConnectionHandle connection) {
+    adopt(connection);
+    return serve(std::move(connection));
+  });
+}
+
+Bytes GossipDriver::own_peer_data() const {
+  return encode_addr_info(GossipAddrInfo{std::nullopt, transport_.local_addresses()});
+}
+
+void GossipDriver::join(const Topic& topic, const std::vector<NodeId>& peers) {
+  if (stopped_ || topics_.contains(topic)) return;
+  auto entry = std::make_shared<TopicEntry>();
+  // Each topic gets its own generator stream; the seed keeps simulated runs repeatable.
+  entry->state = std::make_unique<gossip::TopicState>(transport_.node_id(), own_peer_data(),
+                                                      config_, seed_ + topics_.size());
+  topics_[topic] = entry;
+  asio::co_spawn(transport_.executor(), tick(topic, entry), asio::detached);
+  std::vector<NodeId> bootstrap;
+  for (const auto& peer : peers) {
+    if (peer != transport_.node_id()) bootstrap.push_back(peer);
+  }
+  apply(topic, entry->state->join(bootstrap, now_micros()));
+}
+
+void GossipDriver::add_peer(const net::PeerAddress& peer) {
+  if (stopped_ || peer.node_id == transport_.node_id()) return;
+  auto& known = book_[peer.node_id];
+  known.node_id = peer.node_id;
+  for (const auto& address : peer.addresses) {
+    if (std::find(known.addresses.begin(), known.addresses.end(), address) ==
+        known.addresses.end()) {
+      known.addresses.push_back(address);
+    }
+  }
+  // Like p2panda's healer: a newly known peer is offered to every topic's membership. A peer
+  // already active ignores the Join; one we never met makes us a neighbour.
+  for (auto& [topic, entry] : topics_) {
+    const std::vector<NodeId> one{peer.node_id};
+    auto outputs = entry->state->join(one, now_micros());
+    apply(topic, std::move(outputs));
+  }
+}
+
+void GossipDriver::offer(const Topic& topic, const NodeId& peer) {
+  auto found = topics_.find(topic);
+  if (stopped_ || found == topics_.end() || peer == transport_.node_id()) return;
+  auto entry = found->second;
+  const auto& active = entry->state->active_view();
+  if (std::find(active.begin(), active.end(), peer) != active.end()) return;
+  const std::vector<NodeId> one{peer};
+  auto outputs = entry->state->join(one, now_micros());
+  apply(topic, std::move(outputs));
+}
+
+Result<void> GossipDriver::broadcast(const Topic& topic, Bytes content) {
+  auto found = topics_.find(topic);
+  if (found == topics_.end()) return fail(Errc::InvalidArgument, "gossip topic not joined");
+  auto outputs =
+      found->second->state->broadcast(std::move(content), gossip::Scope::Swarm, now_micros());
+  if (!outputs) return Unexpected{std::move(outputs).error()};
+  apply(topic, std::move(*outputs));
+  return {};
+}
+
+std::vector<NodeId> GossipDriver::neighbors(const Topic& topic) const {
+  auto found = topics_.find(topic);
+  if (found == topics_.end()) return {};
+  return found->second->state->active_view();
+}
+
+void GossipDriver::apply(const Topic& topic, std::vector<gossip::Output> outputs) {
+  auto found = topics_.find(topic);
+  if (found == topics_.end()) return;
+  auto entry = found->second;  // a callback may not erase it, but keep it alive regardless
+  for (auto& output : outputs) {
+    std::visit(Overloaded{
+                   [&](gossip::SendMessage& send_message) {
+                     send(topic, send_message.to, send_message.message);
+                   },
+                   [&](gossip::DisconnectPeer& disconnect) {
+                     auto out = entry->out.find(disconnect.peer);
+                     if (out == entry->out.end()) return;
+                     out->second->closed = true;
+                     out->second->wake.notify_all();
+                     entry->out.erase(out);
+                   },
+                   [&](gossip::NeighborUp& up) {
+                     if (callbacks_.neighbor) callbacks_.neighbor(topic, up.peer, true);
+                   },
+                   [&](gossip::NeighborDown& down) {
+                     if (callbacks_.neighbor) callbacks_.neighbor(topic, down.peer, false);
+                   },
+                   [&](gossip::Received& received) {
+                     if (callbacks_.received) {
+                       callbacks_.received(topic, received.content, received.delivered_from);
+                     }
+                   },
+                   [&](gossip::PeerDataLearned& learned) {
+                     auto info = decode_addr_info(learned.data);
+                     if (!info || info->direct_addresses.empty()) return;
+                     net::PeerAddress peer{learned.peer, info->direct_addresses};
+                     auto& known = book_[learned.peer];
+                     known = peer;  // the peer's own latest word replaces what we had
+                     if (callbacks_.learned) callbacks_.learned(peer);
+                   },
+               },
+               output);
+  }
+  entry->wake.notify_all();
+}
+
+void GossipDriver::send(const Topic& topic, const NodeId& to, const gossip::Message& message) {
+  auto entry = topics_.at(topic);
+  auto frame = gossip::encode_frame_v101(message, config_.max_message_size);
+  if (!frame) return;  // the cores size their messages to fit; nothing else can be done here
+  auto& outbox = entry->out[to];
+  if (!outbox) {
+    outbox = std::make_shared<Outbox>();
+    asio::co_spawn(transport_.executor(), write_loop(topic, to, outbox), asio::detached);
+  }
+  outbox->frames.push_back(std::move(*frame));
+  outbox->wake.notify_all();
+}
+
+net::Awaitable<void> GossipDriver::tick(Topic topic, std::shared_ptr<TopicEntry> entry) {
+  while (!stopped_) {
+    auto deadline = entry->state->next_deadline();
+    co_await entry->wake.wait_until(deadline ? from_micros(*deadline) : Clock::time_point::max());
+    if (stopped_) break;
+    auto now = now_micros();
+    if (deadline && now >= *deadline) apply(topic, entry->state->handle_timeout(now));
+  }
+}
+
+net::Awaitable<Result<net::ConnectionHandle>> GossipDriver::connection(NodeId peer) {
+  auto live = connections_.find(peer);
+  if (live != connections_.end() && !live->second.empty()) co_return live->second.back();
+  auto known = book_.find(peer);
+  net::PeerAddress address = known != book_.end() ? known->second : net::PeerAddress{peer, {}};
+  auto connecting = transport_.connect(address, alpn_);
+  auto connected = co_await std::move(connecting);
+  if (!connected) co_return Unexpected{connected.error()};
+  adopt(*connected);
+  asio::co_spawn(transport_.executor(), serve(*connected), asio::detached);
+  co_return *connected;
+}
+
+void GossipDriver::adopt(const net::ConnectionHandle& connection) {
+  connections_[connection->remote_id()].push_back(connection);
+}
+
+// Both ends of a connection open streams on it: accept the peer's until the connection is gone,
+// then forget it; without any connection left the peer is disconnected for every topic.
+net::Awaitable<void> GossipDriver::serve(net::ConnectionHandle connection) {
+  const NodeId remote = connection->remote_id();
+  for (;;) {
+    auto accepting = connection->accept_bi();
+    auto stream = co_await std::move(accepting);
+    if (!stream || stopped_) break;
+    asio::co_spawn(transport_.executor(), read_loop(connection, *stream), asio::detached);
+  }
+  auto found = connections_.find(remote);
+  if (found == connections_.end()) co_return;
+  std::erase(found->second, connection);
+  if (found->second.empty()) {
+    connections_.erase(found);
+    if (!stopped_) drop_peer(remote);
+  }
+}
+
+void GossipDriver::drop_peer(const NodeId& peer) {
+  for (auto& [topic, entry] : topics_) {
+    if (auto out = entry->out.find(peer); out != entry->out.end()) {
+      out->second->closed = true;
+      out->second->frames.clear();
+      out->second->wake.notify_all();
+      entry->out.erase(out);
+    }
+    apply(topic, entry->state->peer_disconnected(peer, now_micros()));
+  }
+}
+
+net::Awaitable<void> GossipDriver::read_loop(net::ConnectionHandle connection,
+                                             net::StreamHandle stream) {
+  const NodeId remote = connection->remote_id();
+  gossip::StreamReaderV101 reader(config_.max_message_size);
+  std::vector<std::uint8_t> buffer(4096);
+  for (;;) {
+    auto reading = stream->read_some(std::span(buffer));
+    auto read = co_await std::move(reading);
+    if (!read || *read == 0 || stopped_) co_return;
+    reader.push(ByteSpan(buffer.data(), *read));
+    for (;;) {
+      auto message = reader.next();
+      if (!message) {
+        stream->abort(kBadStream);  // a peer that breaks the framing loses this stream
+        co_return;
+      }
+      if (!*message) break;
+      auto found = topics_.find(*reader.topic());
+      if (found == topics_.end()) {
+        stream->abort(kNotJoined);
+        co_return;
+      }
+      auto entry = found->second;
+      apply(*reader.topic(), entry->state->handle_message(remote, **message, now_micros()));
+    }
+  }
+}
+
+net::Awaitable<void> GossipDriver::write_loop(Topic topic, NodeId peer,
+                                              std::shared_ptr<Outbox> outbox) {
+  Result<void> status;
+  auto connecting = connection(peer);
+  auto connected = co_await std::move(connecting);
+  if (!connected) {
+    status = Unexpected{connected.error()};
+  } else {
+    auto opening = (*connected)->open_bi();
+    auto opened = co_await std::move(opening);
+    if (!opened) {
+      status = Unexpected{opened.error()};
+    } else {
+      outbox->stream = *opened;
+      outbox->frames.push_front(gossip::encode_stream_header(topic));
+    }
+  }
+  while (status) {
+    if (outbox->frames.empty()) {
+      if (outbox->closed || stopped_) break;
+      co_await outbox->wake.wait();
+      continue;
+    }
+    Bytes frame = std::move(outbox->frames.front());
+    outbox->frames.pop_front();
+    auto writing = outbox->stream->write(frame);
+    status = co_await std::move(writing);
+  }
+  if (status) {
+    auto finishing = outbox->stream->finish();
+    (void)co_await std::move(finishing);
+    co_return;
+  }
+  if (outbox->stream) outbox->stream->abort(kBadStream);
+  // The peer could not be reached or the stream broke: the membership core hears about it.
+  auto found = topics_.find(topic);
+  if (stopped_ || outbox->closed || found == topics_.end()) co_return;
+  auto entry = found->second;
+  if (auto out = entry->out.find(peer); out != entry->out.end() && out->second == outbox) {
+    entry->out.erase(out);
+  }
+  apply(topic, entry->state->peer_disconnected(peer, now_micros()));
+}
+
+void GossipDriver::shutdown() {
+  if (stopped_) return;
+  for (auto& [topic, entry] : topics_) apply(topic, entry->state->quit(now_micros()));
+  stopped_ = true;
+  for (auto& [topic, entry] : topics_) {
+    for (auto& [peer, outbox] : entry->out) {
+      outbox->closed = true;  // flush the Disconnects, then finish
+      outbox->wake.notify_all();
+    }
+    entry->out.clear();
+    entry->wake.notify_all();
+  }
+}
+
+}  // namespace p2panda::node

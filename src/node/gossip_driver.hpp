@@ -1,0 +1,77 @@
+// GossipDriver: runs the sans-IO gossip cores (gossip/topic_state.hpp, one TopicState per joined
+// topic) over the node's net::Transport, in iroh-gossip 0.101's transport layout: one connection
+// per peer on the gossip ALPN, one stream per (direction, topic) that opens with
+// StreamHeader{topic}, then u32 big-endian length frames around postcard topic::Messages
+// (docs/gossip.md, "Driver"). It dials peers by node id with the addresses it knows (bootstrap
+// peers, and PeerData learnt from gossip), feeds the cores' timers, and reports neighbours and
+// delivered broadcasts through callbacks. Node thread only.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "gossip/topic_state.hpp"
+#include "net/transport.hpp"
+#include "node/signal.hpp"
+
+namespace p2panda::node {
+
+struct GossipCallbacks {
+  // A peer entered (up) or left (down) the topic's active view.
+  std::function<void(const Topic&, const NodeId&, bool up)> neighbor;
+  // A broadcast delivered for the first time.
+  std::function<void(const Topic&, const Bytes& content, const NodeId& from)> received;
+  // Addresses learnt about a peer from its gossip PeerData.
+  std::function<void(const net::PeerAddress&)> learned;
+};
+
+class GossipDriver {
+ public:
+  GossipDriver(net::Transport& transport, Bytes alpn, gossip::TopicConfig config,
+               std::uint64_t seed, GossipCallbacks callbacks);
+  ~GossipDriver();
+
+  void start();  // registers the ALPN
+  // Joins `topic` (no-op when joined), sending Join to the known peers among `peers`.
+  void join(const Topic& topic, const std::vector<NodeId>& peers);
+  bool joined(const Topic& topic) const { return topics_.contains(topic); }
+  // Sends Join for `topic` to `peer` (a peer known to be interested in it), if the topic is
+  // joined and the peer is not a neighbour yet.
+  void offer(const Topic& topic, const NodeId& peer);
+  // A peer to dial by id from now on; joins it into every topic (p2panda's healer).
+  void add_peer(const net::PeerAddress& peer);
+  // Errors: FrameTooLarge when `content` exceeds the topic's max_content_size(); InvalidArgument
+  // when the topic is not joined.
+  Result<void> broadcast(const Topic& topic, Bytes content);
+  std::vector<NodeId> neighbors(const Topic& topic) const;
+  // Quits every topic (Disconnect to the neighbours) and stops all loops.
+  void shutdown();
+
+ private:
+  struct Outbox;
+  struct TopicEntry;
+  void apply(const Topic& topic, std::vector<gossip::Output> outputs);
+  void send(const Topic& topic, const NodeId& to, const gossip::Message& message);
+  void drop_peer(const NodeId& peer);
+  Bytes own_peer_data() const;
+  net::Awaitable<void> tick(Topic topic, std::shared_ptr<TopicEntry> entry);
+  net::Awaitable<void> write_loop(Topic topic, NodeId peer, std::shared_ptr<Outbox> outbox);
+  net::Awaitable<Result<net::ConnectionHandle>> connection(NodeId peer);
+  net::Awaitable<void> serve(net::ConnectionHandle connection);
+  net::Awaitable<void> read_loop(net::ConnectionHandle connection, net::StreamHandle stream);
+  void adopt(const net::ConnectionHandle& connection);
+
+  net::Transport& transport_;
+  Bytes alpn_;
+  gossip::TopicConfig config_;
+  std::uint64_t seed_;
+  GossipCallbacks callbacks_;
+  std::map<NodeId, net::PeerAddress> book_;
+  std::map<NodeId, std::vector<net::ConnectionHandle>> connections_;
+  std::map<Topic, std::shared_ptr<TopicEntry>> topics_;
+  bool stopped_ = false;
+};
+
+}  // namespace p2panda::node

@@ -1,0 +1,59 @@
+// Mailbox: a queue of values handed from the node thread to one reader (an ephemeral or event
+// subscription), with a wait. At most `capacity` values wait; past that the oldest is dropped
+// and counted (p2panda's ephemeral and event channels are lossy broadcast channels too; here
+// the count says so). Node thread only; the shared_ptr may be released from any thread.
+#pragma once
+
+#include <deque>
+#include <optional>
+
+#include <p2panda/result.hpp>
+
+#include "node/signal.hpp"
+
+namespace p2panda::node {
+
+template <class T>
+class Mailbox {
+ public:
+  explicit Mailbox(std::size_t capacity) : capacity_(capacity) {}
+
+  void push(T value) {
+    if (closed_) return;
+    if (items_.size() >= capacity_) {
+      items_.pop_front();
+      ++dropped_;
+    }
+    items_.push_back(std::move(value));
+    changed_.notify_all();
+  }
+  void close() {
+    closed_ = true;
+    changed_.notify_all();
+  }
+  bool closed() const { return closed_; }
+  std::uint64_t dropped() const { return dropped_; }
+
+  // The next value, or nullopt at `deadline`. Errors: NodeShutDown once closed and empty.
+  net::Awaitable<Result<std::optional<T>>> next(Clock::time_point deadline) {
+    for (;;) {
+      if (!items_.empty()) {
+        T value = std::move(items_.front());
+        items_.pop_front();
+        co_return std::optional<T>(std::move(value));
+      }
+      if (closed_) co_return fail(Errc::NodeShutDown, "the node was shut down");
+      if (Clock::now() >= deadline) co_return std::optional<T>{};
+      co_await changed_.wait_until(deadline);
+    }
+  }
+
+ private:
+  std::size_t capacity_;
+  std::deque<T> items_;
+  Signal changed_;
+  bool closed_ = false;
+  std::uint64_t dropped_ = 0;
+};
+
+}  // namespace p2panda::node
