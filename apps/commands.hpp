@@ -25,10 +25,11 @@ using Runner = std::function<int()>;
 
 void add_key_commands(CLI::App& app, Runner& runner);
 void add_op_commands(CLI::App& app, Runner& runner);
-// The network commands (node, sync, status); only in builds with the QUIC transport.
+// The network commands (node, sync, status, chat); only in builds with the QUIC transport.
 void add_node_command(CLI::App& app, Runner& runner);
 void add_sync_command(CLI::App& app, Runner& runner);
 void add_status_command(CLI::App& app, Runner& runner);
+void add_chat_command(CLI::App& app, Runner& runner);
 
 // `op inspect`, kept apart from signing because it owns the JSON report format.
 int run_op_inspect(const std::string& header_arg, const std::optional<std::string>& body_hex,

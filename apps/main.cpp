@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   add_node_command(app, runner);
   add_sync_command(app, runner);
   add_status_command(app, runner);
+  add_chat_command(app, runner);
 #endif
 
   try {
