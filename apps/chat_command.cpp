@@ -1,28 +1,25 @@
-// `p2panda chat --topic NAME`: an interactive terminal chat on one topic stream.
-//
-// Each line typed is published as a {"nick", "text"} message (CBOR through nlohmann, so any
-// p2panda app with the same struct reads it). The screen shows messages, the history the database
-// (or a peer) already holds, a progress bar while a sync session catches up, and peers joining
-// and leaving (a peer joins when its sync session starts and leaves when it ends). Peers are found
-// by mDNS with no flags; --bootstrap names one directly. Commands: /nick NAME, /peers, /quit.
-//
-// Threads: main reads stdin and publishes (the blocking API); one thread prints events.
+// `p2panda chat --topic NAME`: an interactive terminal chat on a node. Each line typed is a
+// message {"nick", "text"} (CBOR through nlohmann, Codec<T>); the history comes from the database
+// (the topic replayed from the start), sync progress is a bar of operations and bytes, and peers
+// joining and leaving are announced. Line-oriented on purpose: it works in any terminal and in
+// tmux-driven tests. Threads: main reads stdin and watches for SIGINT/SIGTERM; one thread reads
+// the subscription; output lines are serialised by a mutex.
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <atomic>
-#include <csignal>
 #include <ctime>
 #include <iostream>
 #include <map>
-#include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
-#include <unistd.h>
-
-#include <nlohmann/json.hpp>
 
 #include <p2panda/node.hpp>
 
-#include "chat_screen.hpp"
 #include "commands.hpp"
+#include "logging.hpp"
 #include "net_args.hpp"
 
 namespace p2panda::apps {
@@ -31,12 +28,12 @@ struct ChatMessage {
   std::string nick;
   std::string text;
 };
-void to_json(nlohmann::json& json, const ChatMessage& message) {
-  json = nlohmann::json{{"nick", message.nick}, {"text", message.text}};
+void to_json(nlohmann::json& json, const ChatMessage& m) {
+  json = {{"nick", m.nick}, {"text", m.text}};
 }
-void from_json(const nlohmann::json& json, ChatMessage& message) {
-  json.at("nick").get_to(message.nick);
-  json.at("text").get_to(message.text);
+void from_json(const nlohmann::json& json, ChatMessage& m) {
+  json.at("nick").get_to(m.nick);
+  json.at("text").get_to(m.text);
 }
 
 namespace {
@@ -46,203 +43,191 @@ using namespace std::chrono_literals;
 struct ChatOptions {
   std::string topic;
   std::string nick;
-  std::string db;
+  std::string db = ":memory:";
   std::string key_file;
   std::string bind = "127.0.0.1:0";
-  std::vector<std::string> bootstrap;
+  std::vector<std::string> peers;
   std::string mdns = "active";
 };
-
-std::atomic<bool> interrupted{false};
-void on_interrupt(int) { interrupted = true; }
 
 std::string clock_time(Timestamp timestamp) {
   const std::time_t seconds = static_cast<std::time_t>(timestamp.value() / 1'000'000);
   std::tm local{};
-  localtime_r(&seconds, &local);
+  ::localtime_r(&seconds, &local);
   char text[16];
-  std::strftime(text, sizeof text, "%H:%M", &local);
+  std::strftime(text, sizeof text, "%H:%M:%S", &local);
   return text;
 }
 
-// Prints what the subscription yields until `stop` is set or the node is gone.
-class EventPrinter {
- public:
-  EventPrinter(ChatScreen& screen, Subscription<ChatMessage> subscription)
-      : screen_(screen), subscription_(std::move(subscription)) {}
+std::string bar(std::uint64_t done, std::uint64_t total) {
+  constexpr int kWidth = 20;
+  const int filled = total == 0 ? kWidth : static_cast<int>(std::min(done, total) * kWidth / total);
+  return "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "]";
+}
 
-  void run(const std::atomic<bool>& stop) {
-    while (!stop) {
-      auto event = subscription_.next(200ms);
-      if (!event) return;  // NodeShutDown
-      if (*event) std::visit([this](auto& e) { on(e); }, **event);
-    }
+// Prints chat events; tracks sync progress per session and peers per remote.
+class ChatView {
+ public:
+  void line(const std::string& text) {
+    std::lock_guard lock(mutex_);
+    std::cout << text << '\n' << std::flush;
   }
 
-  std::vector<NodeId> peers() const {
+  void on_event(const StreamEvent<ChatMessage>& event) {
     std::lock_guard lock(mutex_);
-    std::vector<NodeId> out;
-    for (const auto& [peer, sessions] : sessions_) out.push_back(peer);
-    return out;
+    if (auto* p = std::get_if<Processed<ChatMessage>>(&event)) {
+      std::cout << "[" << clock_time(p->operation.timestamp) << "] " << p->message.nick << ": "
+                << p->message.text << '\n';
+      if (auto* sync = std::get_if<FromSyncSession>(&p->source)) progress(sync->session_id);
+    } else if (auto* started = std::get_if<SyncStarted>(&event)) {
+      auto& session = sessions_[started->session_id];
+      session = {started->remote, started->incoming_operations, started->incoming_bytes, 0, -1};
+      if (peers_[started->remote].insert(started->session_id).second &&
+          peers_[started->remote].size() == 1) {
+        std::cout << "-- " << short_id(started->remote) << " joined --\n";
+      }
+      if (session.total > 0) progress(started->session_id);
+    } else if (auto* ended = std::get_if<SyncEnded>(&event)) {
+      sessions_.erase(ended->session_id);
+      if (ended->received_operations > 0 || ended->sent_operations > 0) {
+        std::cout << "-- synced with " << short_id(ended->remote) << ": received "
+                  << ended->received_operations << " (" << ended->received_bytes << " bytes), sent "
+                  << ended->sent_operations << " (" << ended->sent_bytes << " bytes) --\n";
+      }
+      auto found = peers_.find(ended->remote);
+      if (found != peers_.end() && found->second.erase(ended->session_id) &&
+          found->second.empty()) {
+        peers_.erase(found);
+        std::cout << "-- " << short_id(ended->remote) << " left --\n";
+      }
+    } else if (auto* replay = std::get_if<ReplayStarted>(&event)) {
+      if (replay->total_operations > 0) {
+        std::cout << "-- history: " << replay->total_operations << " messages --\n";
+      }
+    } else if (auto* failed = std::get_if<DecodeFailed>(&event)) {
+      std::cout << "-- a message that is not chat: " << failed->error.to_string() << " --\n";
+    }
+    std::cout << std::flush;
   }
 
  private:
-  void on(Processed<ChatMessage>& processed) {
-    screen_.message(clock_time(processed.operation.timestamp), processed.message.nick,
-                    processed.message.text);
-    auto* from = std::get_if<FromSyncSession>(&processed.source);
-    if (from && from->phase == SessionPhase::Sync) advance(from->session_id);
-  }
-  void on(SyncStarted& started) {
-    bool joined = false;
-    {
-      std::lock_guard lock(mutex_);
-      joined = sessions_[started.remote]++ == 0;
-      if (started.incoming_operations > 0) {
-        progress_[started.session_id] = Progress{started.remote, 0, started.incoming_operations,
-                                                 started.incoming_bytes};
-      }
-    }
-    if (joined) screen_.notice("peer " + started.remote.to_hex().substr(0, 8) + " joined");
-    if (started.incoming_operations > 0) {
-      screen_.progress(started.remote.to_hex().substr(0, 8), 0, started.incoming_operations,
-                       started.incoming_bytes);
-    }
-  }
-  void on(SyncEnded& ended) {
-    bool left = false;
-    {
-      std::lock_guard lock(mutex_);
-      progress_.erase(ended.session_id);
-      auto found = sessions_.find(ended.remote);
-      if (found != sessions_.end() && --found->second == 0) {
-        sessions_.erase(found);
-        left = true;
-      }
-    }
-    const std::string peer = ended.remote.to_hex().substr(0, 8);
-    if (ended.received_operations > 0 || ended.sent_operations > 0) {
-      screen_.notice("synced with " + peer + ": received " +
-                     std::to_string(ended.received_operations) + " messages (" +
-                     std::to_string(ended.received_bytes) + " bytes), sent " +
-                     std::to_string(ended.sent_operations));
-    }
-    if (left) {
-      screen_.notice("peer " + peer + " left" +
-                     (ended.error ? " (" + ended.error->to_string() + ")" : ""));
-    }
-  }
-  void on(ReplayStarted& started) {
-    if (started.total_operations > 0) {
-      screen_.notice("history: " + std::to_string(started.total_operations) + " messages");
-    }
-  }
-  void on(DecodeFailed& failed) {
-    screen_.notice("a message from " + failed.operation.author.to_hex().substr(0, 8) +
-                   " is not a chat message");
-  }
-  void on(ProcessingFailed& failed) {
-    screen_.notice("refused an operation: " + failed.error.to_string());
-  }
-  template <class Other>
-  void on(Other&) {}
-
-  void advance(std::uint64_t session) {
-    std::unique_lock lock(mutex_);
-    auto found = progress_.find(session);
-    if (found == progress_.end()) return;
-    Progress& p = found->second;
-    ++p.done;
-    const Progress copy = p;
-    if (p.done >= p.total) progress_.erase(found);
-    lock.unlock();
-    screen_.progress(copy.remote.to_hex().substr(0, 8), copy.done, copy.total, copy.bytes);
-  }
-
   struct Progress {
     NodeId remote;
-    std::uint64_t done = 0;
     std::uint64_t total = 0;
-    std::uint64_t bytes = 0;
+    std::uint64_t total_bytes = 0;
+    std::uint64_t done = 0;
+    int shown = -1;  // tenths last drawn
   };
-  ChatScreen& screen_;
-  Subscription<ChatMessage> subscription_;
-  mutable std::mutex mutex_;
-  std::map<NodeId, int> sessions_;  // running sessions per peer
-  std::map<std::uint64_t, Progress> progress_;
+
+  static std::string short_id(const NodeId& id) { return id.to_hex().substr(0, 8); }
+
+  // Redraws a session's bar when it moved by a tenth, so a large sync prints about ten lines.
+  void progress(std::uint64_t session_id) {
+    auto found = sessions_.find(session_id);
+    if (found == sessions_.end() || found->second.total == 0) return;
+    auto& s = found->second;
+    const bool counted = s.shown >= 0;
+    if (counted) ++s.done;
+    const int tenths = static_cast<int>(std::min(s.done, s.total) * 10 / s.total);
+    if (tenths == s.shown) return;
+    s.shown = tenths;
+    std::cout << "-- sync " << short_id(s.remote) << " " << bar(s.done, s.total) << " " << s.done
+              << "/" << s.total << " operations, " << s.total_bytes << " bytes --\n";
+  }
+
+  std::mutex mutex_;
+  std::map<std::uint64_t, Progress> sessions_;
+  std::map<NodeId, std::set<std::uint64_t>> peers_;
 };
 
-Result<Node> spawn_chat_node(const ChatOptions& options) {
-  NodeBuilder builder = p2panda::builder();
-  if (!options.key_file.empty()) {
-    auto key = load_or_create_key(options.key_file);
-    if (!key) return Unexpected{key.error()};
-    builder.private_key(*key);
-  }
-  if (!options.db.empty()) builder.database_url(options.db);
-  auto bind = parse_host_port(options.bind);
-  if (!bind) return Unexpected{bind.error()};
-  builder.bind_v4(bind->host, bind->port);
-  for (const auto& text : options.bootstrap) {
-    auto peer = parse_peer(text);
-    if (!peer) return Unexpected{peer.error()};
-    builder.bootstrap(peer->id, {peer->address.to_string()});
-  }
-  builder.mdns_mode(options.mdns == "active"    ? MdnsMode::Active
-                    : options.mdns == "passive" ? MdnsMode::Passive
-                                                : MdnsMode::Disabled);
-  return builder.spawn_blocking();
+bool signalled(const sigset_t& signals) {
+  timespec zero{0, 0};
+  return ::sigtimedwait(&signals, nullptr, &zero) > 0;
 }
 
 int run_chat(const ChatOptions& options) {
-  auto node = spawn_chat_node(options);
-  if (!node) return usage_error(node.error().to_string());
+  init_logging();
   const Topic topic = parse_topic(options.topic);
-  // History first: everything the database holds, under a cursor of its own so that showing it
-  // again on every start never moves the topic's main cursor.
-  StreamOptions stream_options;
-  stream_options.from = from::Start{};
-  stream_options.cursor_name = "chat-history";
-  auto stream = node->stream_blocking<ChatMessage>(topic, stream_options);
-  if (!stream) return usage_error(stream.error().to_string());
+  auto bind = parse_host_port(options.bind);
+  if (!bind) return usage_error(bind.error().to_string());
+  std::vector<PeerArg> peers;
+  for (const auto& text : options.peers) {
+    auto peer = parse_peer(text);
+    if (!peer) return usage_error(peer.error().to_string());
+    peers.push_back(*peer);
+  }
+  NodeBuilder builder = p2panda::builder();
+  if (!options.key_file.empty()) {
+    auto key = load_or_create_key(options.key_file);
+    if (!key) return usage_error(key.error().to_string());
+    builder.private_key(*key);
+  }
+  builder.database_url(options.db);
+  builder.bind_v4(bind->host, bind->port);
+  builder.mdns_mode(options.mdns == "off"       ? MdnsMode::Disabled
+                    : options.mdns == "passive" ? MdnsMode::Passive
+                                                : MdnsMode::Active);
+  for (const auto& peer : peers) builder.bootstrap(peer.id, {peer.address.to_string()});
 
-  std::string nick = options.nick.empty() ? "panda-" + node->id().to_hex().substr(0, 4)
-                                          : options.nick;
-  ChatScreen screen(isatty(STDOUT_FILENO) == 1);
-  screen.notice("you are " + nick + " (" + node->id().to_hex().substr(0, 8) + ") in \"" +
-                options.topic + "\"; /nick NAME, /peers, /quit");
-  for (const auto& address : node->addresses()) {
-    screen.notice("others can reach you as " + node->id().to_hex() + "@" + address);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto node = builder.spawn_blocking();
+  if (!node) {
+    std::cerr << "p2panda: cannot start the node: " << node.error().to_string() << '\n';
+    return kExitInvalid;
+  }
+  const std::string nick = options.nick.empty() ? node->id().to_hex().substr(0, 8) : options.nick;
+  ChatView view;
+  view.line("chat '" + options.topic + "' as " + nick + "; others join with --peer " +
+            node->id().to_hex() + "@" + (node->addresses().empty() ? "?" : node->addresses()[0]));
+  StreamOptions stream_options;
+  stream_options.from = from::Start{};  // the whole history from the database, every time
+  auto stream = node->stream_blocking<ChatMessage>(topic, stream_options);
+  if (!stream) {
+    std::cerr << "p2panda: " << stream.error().to_string() << '\n';
+    return kExitInvalid;
   }
 
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
   std::atomic<bool> stop{false};
-  EventPrinter printer(screen, stream->subscription);
-  std::thread printing([&] { printer.run(stop); });
-
-  std::string line;
-  while (!interrupted && std::getline(std::cin, line)) {
-    const std::string text(trim(line));
-    if (text.empty()) continue;
-    if (text == "/quit") break;
-    if (text == "/peers") {
-      const auto peers = printer.peers();
-      screen.notice(std::to_string(peers.size()) + " peer(s)");
-      for (const auto& peer : peers) screen.notice("  " + peer.to_hex());
-      continue;
+  std::thread reader([&view, &stop, subscription = stream->subscription]() mutable {
+    while (!stop) {
+      auto event = subscription.next(200ms);
+      if (!event) return;
+      if (*event) view.on_event(**event);
     }
-    if (text.rfind("/nick ", 0) == 0) {
-      nick = std::string(trim(text.substr(6)));
-      screen.notice("you are " + nick);
-      continue;
+  });
+  std::string pending;
+  char buffer[4096];
+  while (!stop) {
+    if (signalled(signals)) break;
+    pollfd input{STDIN_FILENO, POLLIN, 0};
+    if (::poll(&input, 1, 100) <= 0) continue;
+    const ssize_t count = ::read(STDIN_FILENO, buffer, sizeof buffer);
+    if (count < 0 && errno == EINTR) continue;
+    if (count <= 0) break;
+    pending.append(buffer, static_cast<std::size_t>(count));
+    for (auto newline = pending.find('\n'); newline != std::string::npos && !stop;
+         newline = pending.find('\n')) {
+      std::string text = pending.substr(0, newline);
+      pending.erase(0, newline + 1);
+      if (!text.empty() && text.back() == '\r') text.pop_back();
+      if (text == "/quit") {
+        stop = true;
+        break;
+      }
+      if (text.empty()) continue;
+      auto id = stream->publisher.publish_blocking(ChatMessage{nick, text});
+      if (!id) view.line("-- not sent: " + id.error().to_string() + " --");
     }
-    auto id = stream->publisher.publish_blocking(ChatMessage{nick, text});
-    if (!id) screen.notice("not sent: " + id.error().to_string());
   }
   stop = true;
-  printing.join();
   node->shutdown();
+  reader.join();
+  view.line("-- bye --");
   return kExitOk;
 }
 
@@ -250,15 +235,20 @@ int run_chat(const ChatOptions& options) {
 
 void add_chat_command(CLI::App& app, Runner& runner) {
   auto options = std::make_shared<ChatOptions>();
-  CLI::App* chat = app.add_subcommand("chat", "Chat on a topic with everyone who follows it");
-  chat->add_option("--topic", options->topic, "Topic: a name (hashed) or 64 hex characters")
-      ->required();
-  chat->add_option("--nick", options->nick, "Your name in the chat (default panda-<id>)");
-  chat->add_option("--db", options->db, "SQLite file to keep the history in (default: memory)");
-  chat->add_option("--key-file", options->key_file, "Identity key file (created if missing)");
-  chat->add_option("--bind", options->bind, "HOST:PORT to listen on (default 127.0.0.1:0)");
-  chat->add_option("--bootstrap", options->bootstrap, "ID@HOST:PORT of a peer (repeatable)");
-  chat->add_option("--mdns", options->mdns, "off, passive or active (default)")
+  CLI::App* chat = app.add_subcommand("chat", "Chat in a topic from the terminal (/quit ends)");
+  chat->add_option("--topic", options->topic, "The chat's name (hashed into a topic) or hex")
+      ->required()
+      ->type_name("NAME");
+  chat->add_option("--nick", options->nick, "Your name (default: your node id's first 8 hex)");
+  chat->add_option("--db", options->db, "SQLite database file: keeps the history (default: memory)")
+      ->type_name("PATH");
+  chat->add_option("--key-file", options->key_file, "Seed file; created when missing")
+      ->type_name("PATH");
+  chat->add_option("--bind", options->bind, "Address to listen on (default 127.0.0.1:0)")
+      ->type_name("HOST:PORT");
+  chat->add_option("--peer", options->peers, "Peer to chat with directly (repeatable)")
+      ->type_name("ID@HOST:PORT");
+  chat->add_option("--mdns", options->mdns, "mDNS discovery (default active)")
       ->check(CLI::IsMember({"off", "passive", "active"}));
   chat->callback([options, &runner] { runner = [options] { return run_chat(*options); }; });
 }

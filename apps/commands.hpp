@@ -25,7 +25,7 @@ using Runner = std::function<int()>;
 
 void add_key_commands(CLI::App& app, Runner& runner);
 void add_op_commands(CLI::App& app, Runner& runner);
-// The network commands (node, sync, status); only in builds with the QUIC transport.
+// The network commands (node, sync, status, chat); only in builds with the QUIC transport.
 void add_node_command(CLI::App& app, Runner& runner);
 void add_sync_command(CLI::App& app, Runner& runner);
 void add_status_command(CLI::App& app, Runner& runner);

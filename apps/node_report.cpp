@@ -197,6 +197,12 @@ std::string readable(const nlohmann::ordered_json& o) {
     return event + ": " + o.value("message", "");
   }
   if (event == "published") return "published " + o.value("id", "");
+  if (event == "stopped") return "stopped";
+  if (event == "replay_started") {
+    return "replaying " + std::to_string(o.value("total", 0)) + " stored operations of " +
+           short_hex(o["topic"]);
+  }
+  if (event == "replay_ended") return "replay of " + short_hex(o["topic"]) + " done";
   return o.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
