@@ -7,6 +7,8 @@
 // is endpoint thread only.
 #pragma once
 
+#include <ngtcp2/ngtcp2.h>
+
 #include <array>
 #include <map>
 #include <memory>
@@ -15,8 +17,6 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include <ngtcp2/ngtcp2.h>
 
 #include "net/connection.hpp"
 #include "net/connection_impl.hpp"
@@ -56,10 +56,20 @@ class EndpointImpl {
   void on_accepted(std::shared_ptr<ConnectionImpl> connection);
   const std::array<std::uint8_t, 32>& reset_secret() const { return reset_secret_; }
 
+  // For the fuzz target (fuzz/fuzz_quic_receive.cpp) only. receive_for_testing hands `datagram`
+  // to the receive path exactly as the socket of `from`'s family does after a recvmmsg batch of
+  // one (routing, accept, stateless replies, then the flush of touched connections), on the
+  // endpoint thread, and returns once that is done. close_all_for_testing ends every connection
+  // as the destructor does, so that nothing an input created outlives it (leaks then show).
+  // REQUIRES: not called on the endpoint thread; a v6 `from` needs EndpointConfig::bind_v6.
+  void receive_for_testing(const SocketAddress& from, ByteSpan datagram);
+  void close_all_for_testing();
+
  private:
   explicit EndpointImpl(EndpointConfig config);
   void start();
   void stop();
+  void terminate_all(const CloseInfo& info);
   void on_datagram(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram);
   void accept(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram);
   void flush_touched();
@@ -88,7 +98,7 @@ class EndpointImpl {
   std::unique_ptr<UdpSocket> v4_;
   std::unique_ptr<UdpSocket> v6_;
   std::map<Bytes, std::shared_ptr<ConnectionImpl>> connections_;  // by our connection ids
-  std::vector<std::shared_ptr<ConnectionImpl>> touched_;           // read in this batch
+  std::vector<std::shared_ptr<ConnectionImpl>> touched_;          // read in this batch
   // Every live connection, handshaking ones included (terminate() removes it). Iterated only to
   // find or count connections, never in an order that reaches the wire.
   std::map<const ConnectionImpl*, std::shared_ptr<ConnectionImpl>> live_;

@@ -9,24 +9,22 @@
 // see alpn.hpp), at most 8 per server session.
 #pragma once
 
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
-
 #include <gnutls/gnutls.h>
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include <memory>
+#include <optional>
 #include <p2panda/encoding.hpp>
 #include <p2panda/keys.hpp>
 #include <p2panda/result.hpp>
+#include <string>
+#include <vector>
 
 #include "net/alpn.hpp"
 #include "net/tls_identity.hpp"
 
 namespace p2panda::net {
-
 
 class TlsSession {
  public:
@@ -56,6 +54,9 @@ class TlsSession {
   explicit TlsSession(std::shared_ptr<const TlsIdentity> identity);
   Result<void> init(unsigned flags);
   static int verify_callback(gnutls_session_t session);
+  // Server: refuses a ClientHello that carried no QUIC transport parameters.
+  static int client_hello_callback(gnutls_session_t session, unsigned type, unsigned when,
+                                   unsigned incoming, const gnutls_datum_t* message);
   int verify();
 
   std::shared_ptr<const TlsIdentity> identity_;
