@@ -8,9 +8,10 @@
 #include <fstream>
 #include <future>
 #include <mutex>
-#include <p2panda/ids.hpp>
 #include <string>
 #include <thread>
+
+#include <p2panda/ids.hpp>
 
 #include "net/endpoint.hpp"
 #include "quic_initial.hpp"

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+
 #include <p2panda/ids.hpp>
 
 #include "fuzz_support.hpp"

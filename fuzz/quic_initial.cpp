@@ -1,11 +1,11 @@
 #include "quic_initial.hpp"
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
-
 #include <array>
 #include <cstring>
 #include <string_view>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 
 namespace p2panda::fuzz {
 namespace {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <optional>
+
 #include <p2panda/encoding.hpp>
 
 namespace p2panda::fuzz {

@@ -1,9 +1,9 @@
 #include "net/endpoint_impl.hpp"
 
-#include <gnutls/crypto.h>
-
 #include <algorithm>
 #include <future>
+
+#include <gnutls/crypto.h>
 
 namespace p2panda::net {
 
@@ -73,9 +73,11 @@ void EndpointImpl::terminate_all(const CloseInfo& info) {
   touched_.clear();
 }
 
+namespace {
+
 // Runs `work` on the endpoint thread and waits for it: the testing hooks are synchronous.
 template <class Work>
-static void run_on(asio::io_context& io, Work work) {
+void run_on(asio::io_context& io, Work work) {
   std::promise<void> done;
   asio::post(io, [&] {
     work();
@@ -83,6 +85,8 @@ static void run_on(asio::io_context& io, Work work) {
   });
   done.get_future().wait();
 }
+
+}  // namespace
 
 void EndpointImpl::receive_for_testing(const SocketAddress& from, ByteSpan datagram) {
   UdpSocket* socket = from.address().is_v4() ? v4_.get() : v6_.get();

@@ -7,8 +7,6 @@
 // is endpoint thread only.
 #pragma once
 
-#include <ngtcp2/ngtcp2.h>
-
 #include <array>
 #include <map>
 #include <memory>
@@ -17,6 +15,8 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include <ngtcp2/ngtcp2.h>
 
 #include "net/connection.hpp"
 #include "net/connection_impl.hpp"
@@ -98,7 +98,7 @@ class EndpointImpl {
   std::unique_ptr<UdpSocket> v4_;
   std::unique_ptr<UdpSocket> v6_;
   std::map<Bytes, std::shared_ptr<ConnectionImpl>> connections_;  // by our connection ids
-  std::vector<std::shared_ptr<ConnectionImpl>> touched_;          // read in this batch
+  std::vector<std::shared_ptr<ConnectionImpl>> touched_;           // read in this batch
   // Every live connection, handshaking ones included (terminate() removes it). Iterated only to
   // find or count connections, never in an order that reaches the wire.
   std::map<const ConnectionImpl*, std::shared_ptr<ConnectionImpl>> live_;

@@ -1,9 +1,9 @@
 #include "net/tls_session.hpp"
 
-#include <ngtcp2/ngtcp2_crypto_gnutls.h>
-
 #include <algorithm>
 #include <cstring>
+
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include "net/alpn.hpp"
 
@@ -35,8 +35,8 @@ void TlsSession::attach(ngtcp2_conn* conn) {
 
 Result<void> TlsSession::init(unsigned flags) {
   // Resumption tickets and early data are not used yet: every connection does a full handshake.
-  int rv = gnutls_init(
-      &session_, flags | GNUTLS_ENABLE_RAWPK | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_NO_TICKETS);
+  int rv = gnutls_init(&session_, flags | GNUTLS_ENABLE_RAWPK | GNUTLS_NO_END_OF_EARLY_DATA |
+                                      GNUTLS_NO_TICKETS);
   if (rv < 0) return gnutls_failure("gnutls_init", rv);
   rv = gnutls_priority_set(session_, identity_->priority());
   if (rv < 0) return gnutls_failure("gnutls_priority_set", rv);
@@ -47,8 +47,8 @@ Result<void> TlsSession::init(unsigned flags) {
   return {};
 }
 
-Result<std::unique_ptr<TlsSession>> TlsSession::client(std::shared_ptr<const TlsIdentity> identity,
-                                                       const PublicKey& expected, ByteSpan alpn) {
+Result<std::unique_ptr<TlsSession>> TlsSession::client(
+    std::shared_ptr<const TlsIdentity> identity, const PublicKey& expected, ByteSpan alpn) {
   if (alpn.empty() || alpn.size() > kMaxAlpnLength) {
     return fail(Errc::InvalidArgument, "ALPN must be 1 to " + std::to_string(kMaxAlpnLength) +
                                            " bytes, got " + std::to_string(alpn.size()));
@@ -65,8 +65,8 @@ Result<std::unique_ptr<TlsSession>> TlsSession::client(std::shared_ptr<const Tls
   return tls;
 }
 
-Result<std::unique_ptr<TlsSession>> TlsSession::server(std::shared_ptr<const TlsIdentity> identity,
-                                                       const std::vector<Bytes>& alpns) {
+Result<std::unique_ptr<TlsSession>> TlsSession::server(
+    std::shared_ptr<const TlsIdentity> identity, const std::vector<Bytes>& alpns) {
   std::unique_ptr<TlsSession> tls(new TlsSession(std::move(identity)));
   auto ok = tls->init(GNUTLS_SERVER);
   if (!ok) return Unexpected{std::move(ok).error()};
@@ -74,8 +74,8 @@ Result<std::unique_ptr<TlsSession>> TlsSession::server(std::shared_ptr<const Tls
     return fail(Errc::Io, "ngtcp2_crypto_gnutls_configure_server_session failed");
   }
   gnutls_certificate_server_set_request(tls->session_, GNUTLS_CERT_REQUIRE);
-  gnutls_handshake_set_hook_function(tls->session_, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_POST,
-                                     &TlsSession::client_hello_callback);
+  gnutls_handshake_set_hook_function(tls->session_, GNUTLS_HANDSHAKE_CLIENT_HELLO,
+                                     GNUTLS_HOOK_POST, &TlsSession::client_hello_callback);
   std::vector<ByteSpan> protocols;
   for (const auto& alpn : alpns) {
     if (!alpn.empty() && alpn.size() <= kMaxAlpnLength && protocols.size() < kMaxServerAlpns) {

@@ -9,22 +9,24 @@
 // see alpn.hpp), at most 8 per server session.
 #pragma once
 
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include <gnutls/gnutls.h>
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
-#include <memory>
-#include <optional>
 #include <p2panda/encoding.hpp>
 #include <p2panda/keys.hpp>
 #include <p2panda/result.hpp>
-#include <string>
-#include <vector>
 
 #include "net/alpn.hpp"
 #include "net/tls_identity.hpp"
 
 namespace p2panda::net {
+
 
 class TlsSession {
  public:
