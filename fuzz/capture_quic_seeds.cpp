@@ -119,8 +119,9 @@ Bytes raw_input(const std::vector<ByteSpan>& datagrams) {
 }
 
 // A sealed-mode input: a 16-byte dcid (the length our clients use), payload split at `split`.
-Bytes sealed_input(ByteSpan payload, std::size_t split) {
-  Bytes input{0x01, 16, 0x42};
+// `mode` 0x21 sends it to the endpoint that validates addresses (a Retry first).
+Bytes sealed_input(ByteSpan payload, std::size_t split, std::uint8_t mode = 0x01) {
+  Bytes input{mode, 16, 0x42};
   put_u16(input, split);
   input.insert(input.end(), payload.begin(), payload.end());
   return input;
@@ -187,5 +188,6 @@ int main(int argc, char** argv) {
   ok &= write_seed(dir, "client_flight", raw_input(flight));
   ok &= write_seed(dir, "client_hello", sealed_input(frames, 0));
   ok &= write_seed(dir, "client_hello_split", sealed_input(frames, frames.size() / 2));
+  ok &= write_seed(dir, "client_hello_after_retry", sealed_input(frames, 0, 0x21));
   return ok ? 0 : 1;
 }
