@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the seed corpora in corpus/<target>/ from the test vectors in the p2panda 0.7 notes
 # (sections A4, A5, A6, B3, B4, B5 and B6). The seeds are committed; rerun this only to change them.
+# corpus/fuzz_quic_receive comes from a real handshake instead: build-fuzz/fuzz/capture_quic_seeds
+# fuzz/corpus/fuzz_quic_receive (see docs/net.md, "Fuzzing the receive path").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/corpus"
 

@@ -72,6 +72,45 @@ void EndpointImpl::stop() {
   thread_.join();
 }
 
+void EndpointImpl::terminate_all(const CloseInfo& info) {
+  std::vector<std::shared_ptr<ConnectionImpl>> all;
+  for (auto& [key, connection] : live_) all.push_back(connection);
+  for (auto& connection : all) connection->terminate(info);
+  connections_.clear();
+  live_.clear();
+  touched_.clear();
+}
+
+namespace {
+
+// Runs `work` on the endpoint thread and waits for it: the testing hooks are synchronous.
+template <class Work>
+void run_on(asio::io_context& io, Work work) {
+  std::promise<void> done;
+  asio::post(io, [&] {
+    work();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+}  // namespace
+
+void EndpointImpl::receive_for_testing(const SocketAddress& from, ByteSpan datagram) {
+  UdpSocket* socket = from.address().is_v4() ? v4_.get() : v6_.get();
+  if (socket == nullptr) return;
+  run_on(io_, [&] {
+    on_datagram(*socket, from, datagram);
+    flush_touched();
+  });
+}
+
+void EndpointImpl::close_all_for_testing() {
+  run_on(io_, [&] {
+    terminate_all(CloseInfo{CloseInfo::Kind::Endpoint, 0, "closed for testing"});
+  });
+}
+
 void EndpointImpl::register_protocol(Bytes alpn, ProtocolHandler handler) {
   std::lock_guard lock(protocols_mutex_);
   protocols_[std::move(alpn)] = std::move(handler);
@@ -119,6 +158,10 @@ void EndpointImpl::remove(ConnectionImpl& connection) {
 void EndpointImpl::on_datagram(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram) {
   ++stats_.packets_received;
   stats_.bytes_received += datagram.size();
+  // ngtcp2 0.12 asserts on an empty buffer (ngtcp2_pkt_decode_version_cid). UdpSocket never
+  // hands one over (for_each_segment skips empty messages), but a zero-length UDP datagram is
+  // legal on the wire, so the receive path itself refuses it (found by fuzz_quic_receive).
+  if (datagram.empty()) return;
   ngtcp2_version_cid vc;
   int rv = ngtcp2_pkt_decode_version_cid(&vc, datagram.data(), datagram.size(), kCidLength);
   if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {

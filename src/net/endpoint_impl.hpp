@@ -56,10 +56,20 @@ class EndpointImpl {
   void on_accepted(std::shared_ptr<ConnectionImpl> connection);
   const std::array<std::uint8_t, 32>& reset_secret() const { return reset_secret_; }
 
+  // For the fuzz target (fuzz/fuzz_quic_receive.cpp) only. receive_for_testing hands `datagram`
+  // to the receive path exactly as the socket of `from`'s family does after a recvmmsg batch of
+  // one (routing, accept, stateless replies, then the flush of touched connections), on the
+  // endpoint thread, and returns once that is done. close_all_for_testing ends every connection
+  // as the destructor does, so that nothing an input created outlives it (leaks then show).
+  // REQUIRES: not called on the endpoint thread; a v6 `from` needs EndpointConfig::bind_v6.
+  void receive_for_testing(const SocketAddress& from, ByteSpan datagram);
+  void close_all_for_testing();
+
  private:
   explicit EndpointImpl(EndpointConfig config);
   void start();
   void stop();
+  void terminate_all(const CloseInfo& info);
   void on_datagram(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram);
   void accept(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram);
   void flush_touched();

@@ -74,6 +74,8 @@ Result<std::unique_ptr<TlsSession>> TlsSession::server(
     return fail(Errc::Io, "ngtcp2_crypto_gnutls_configure_server_session failed");
   }
   gnutls_certificate_server_set_request(tls->session_, GNUTLS_CERT_REQUIRE);
+  gnutls_handshake_set_hook_function(tls->session_, GNUTLS_HANDSHAKE_CLIENT_HELLO,
+                                     GNUTLS_HOOK_POST, &TlsSession::client_hello_callback);
   std::vector<ByteSpan> protocols;
   for (const auto& alpn : alpns) {
     if (!alpn.empty() && alpn.size() <= kMaxAlpnLength && protocols.size() < kMaxServerAlpns) {
@@ -97,6 +99,22 @@ Bytes TlsSession::selected_alpn() const {
 int TlsSession::verify_callback(gnutls_session_t session) {
   auto* ref = static_cast<ngtcp2_crypto_conn_ref*>(gnutls_session_get_ptr(session));
   return static_cast<TlsSession*>(ref->user_data)->verify();
+}
+
+int TlsSession::client_hello_callback(gnutls_session_t session, unsigned /*type*/,
+                                      unsigned /*when*/, unsigned /*incoming*/,
+                                      const gnutls_datum_t* /*message*/) {
+  auto* ref = static_cast<ngtcp2_crypto_conn_ref*>(gnutls_session_get_ptr(session));
+  auto* self = static_cast<TlsSession*>(ref->user_data);
+  // RFC 9001 8.2: a ClientHello without quic_transport_parameters must be refused. ngtcp2 0.12
+  // does not check it: the handshake went on without the client's parameters and the server's
+  // next write died on an assertion (`conn->negotiated_version` in conn_write_pkt), so any
+  // client could abort the process with one Initial (found by fuzz_quic_receive).
+  if (self->conn_ != nullptr && ngtcp2_conn_get_remote_transport_params(self->conn_) == nullptr) {
+    self->refusal_ = "client sent no QUIC transport parameters";
+    return GNUTLS_E_MISSING_EXTENSION;
+  }
+  return 0;
 }
 
 // Accept exactly one Ed25519 raw public key; on the client it must be the dialled node id.

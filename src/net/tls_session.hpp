@@ -56,6 +56,9 @@ class TlsSession {
   explicit TlsSession(std::shared_ptr<const TlsIdentity> identity);
   Result<void> init(unsigned flags);
   static int verify_callback(gnutls_session_t session);
+  // Server: refuses a ClientHello that carried no QUIC transport parameters.
+  static int client_hello_callback(gnutls_session_t session, unsigned type, unsigned when,
+                                   unsigned incoming, const gnutls_datum_t* message);
   int verify();
 
   std::shared_ptr<const TlsIdentity> identity_;
