@@ -37,7 +37,14 @@ struct NodeConfig {
   std::optional<std::string> relay_url;
   std::chrono::milliseconds sync_retry{5'000};
 
-  net::TransportConfig transport;
+  // QUIC keep-alive every 5 s, as p2panda's endpoint: gossip and live sync connections are often
+  // quiet for longer than the idle timeout, and would otherwise close and reopen (neighbours
+  // going down and up) every 30 s of silence.
+  net::TransportConfig transport = [] {
+    net::TransportConfig config;
+    config.keep_alive = std::chrono::seconds(5);
+    return config;
+  }();
   sync::SessionConfig session;
   // Operations a subscription holds decoded and ready before the application takes them; past it
   // they wait in the store (p2panda's app channel holds 16).

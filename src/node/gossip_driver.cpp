@@ -162,13 +162,16 @@ void GossipDriver::send(const Topic& topic, const NodeId& to, const gossip::Mess
   auto entry = topics_.at(topic);
   auto frame = gossip::encode_frame_v101(message, config_.max_message_size);
   if (!frame) return;  // the cores size their messages to fit; nothing else can be done here
-  auto& outbox = entry->out[to];
-  if (!outbox) {
+  // A copy, not a reference into the map: the writer may drop its entry before we are done.
+  std::shared_ptr<Outbox> outbox = entry->out[to];
+  const bool fresh = !outbox;
+  if (fresh) {
     outbox = std::make_shared<Outbox>();
-    asio::co_spawn(transport_.executor(), write_loop(topic, to, outbox), asio::detached);
+    entry->out[to] = outbox;
   }
   outbox->frames.push_back(std::move(*frame));
   outbox->wake.notify_all();
+  if (fresh) asio::co_spawn(transport_.executor(), write_loop(topic, to, outbox), asio::detached);
 }
 
 net::Awaitable<void> GossipDriver::tick(Topic topic, std::shared_ptr<TopicEntry> entry) {
@@ -259,6 +262,10 @@ net::Awaitable<void> GossipDriver::read_loop(net::ConnectionHandle connection,
 
 net::Awaitable<void> GossipDriver::write_loop(Topic topic, NodeId peer,
                                               std::shared_ptr<Outbox> outbox) {
+  // co_spawn runs us inline when called on our executor: yield first, so that a dial failing at
+  // once does not re-enter the core while apply() is still working through its outputs.
+  auto yielding = asio::post(transport_.executor(), asio::use_awaitable);
+  co_await std::move(yielding);
   Result<void> status;
   auto connecting = connection(peer);
   auto connected = co_await std::move(connecting);

@@ -161,6 +161,29 @@ TEST_P(Gossip, EventStreamReportsBootstrapPeers) {
   EXPECT_EQ(after.error().code(), Errc::NodeShutDown);
 }
 
+// Upstream p2panda #723: a node whose only bootstrap peer is not up yet when it joins still
+// enters the overlay once that peer appears (the core's join retry; simulated network, where a
+// node id is enough to dial).
+TEST(GossipSim, JoinerWhoseBootstrapComesUpLaterEntersTheOverlay) {
+  Nodes nodes(Net::Sim);
+  const PrivateKey later_key = PrivateKey::generate();
+  Node& early = nodes.add();
+  const Topic topic = Topic::random();
+  auto events = early.event_stream_blocking();
+  auto early_stream = early.ephemeral_stream_blocking<std::string>(topic);
+  ASSERT_TRUE(events && early_stream);
+  ASSERT_TRUE(early.insert_bootstrap(later_key.public_key(), {}));
+  // The first Join has failed (nobody has that id yet) before the peer comes up.
+  ASSERT_TRUE(wait_event(*events, event_about<PeerDiscovered>(later_key.public_key())));
+  Node& later = nodes.add([&](NodeBuilder& builder) { builder.private_key(later_key); });
+  auto later_stream = later.ephemeral_stream_blocking<std::string>(topic);
+  ASSERT_TRUE(later_stream);
+  ASSERT_TRUE(wait_event(*events, event_about<NeighborUp>(later.id()), 20s));
+  ASSERT_TRUE(later_stream->publisher.publish_blocking("made it"));
+  EXPECT_EQ(receive_until(early_stream->subscription, {"made it"}),
+            std::vector<std::string>{"made it"});
+}
+
 // A raw gossip peer on the simulated network (the driver without a node) sends a node ephemeral
 // messages, one of them with a broken signature.
 TEST(GossipSim, BadlySignedEphemeralMessagesAreRefusedAndCounted) {
