@@ -119,12 +119,21 @@ void DiscoveryManager::on_datagram(ByteSpan datagram) {
   if (parsed->query) pacer_->on_query(now);
   for (const auto& announcement : parsed->announcements) {
     if (announcement.node == engine_.id()) continue;  // our own, looped back
+    // Nodes repeat the same announcement every few seconds: one verified before is still valid
+    // (same signature over the same addresses), so neither the signature check nor the store
+    // is needed again.
+    auto last = last_seen_.find(announcement.node);
+    if (last != last_seen_.end() && last->second == announcement) {
+      pacer_->on_response(announcement.node, now);
+      continue;
+    }
     auto info = mdns::verified_info(announcement);
     if (!info) {
       counters_.mdns_refused.fetch_add(1);
       continue;
     }
     pacer_->on_response(announcement.node, now);
+    last_seen_.insert_or_assign(announcement.node, announcement);
     auto update = book_.update(announcement.node, *info, Timestamp::now());
     const bool first = found_.insert(announcement.node).second;
     if (first) counters_.peers_found.fetch_add(1);

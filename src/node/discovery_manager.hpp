@@ -9,10 +9,12 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 
+#include "discovery/mdns.hpp"
 #include "discovery/mdns_pacer.hpp"
 #include "net/mdns_socket.hpp"
 #include "node/address_book.hpp"
@@ -60,6 +62,7 @@ class DiscoveryManager {
   Bytes query_;
   Bytes response_;
   std::set<PublicKey> found_;
+  std::map<PublicKey, discovery::mdns::Announcement> last_seen_;  // verified, per node
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
