@@ -150,5 +150,25 @@ TEST(ChatTmux, TwoChatsExchangeMessagesAndSeeTheirHistory) {
   ASSERT_TRUE(tmux.wait_for("alice2", "\\] bob: hi alice")) << tmux.last_screen();
 }
 
+// What a person does: two terminals, `p2panda chat --topic NAME` in each, nothing else. They find
+// each other by mDNS, which a node runs on loopback unless told otherwise.
+TEST(ChatTmux, TwoChatsWithNoFlagsFindEachOtherByMdns) {
+  if (!run({"tmux", "-V"})) GTEST_SKIP() << "tmux is not installed";
+  Tmux tmux;
+  // A room of its own, so chats of a concurrent test run on this machine are not in it.
+  const std::string room = "tmux-mdns-" + std::to_string(::getpid());
+  const std::string tool = "P2PANDA_LOG=warn exec " + std::string(P2PANDA_TOOL) + " chat --topic " + room;
+  tmux.open("one", tool + " --nick one");
+  tmux.open("two", tool + " --nick two");
+  ASSERT_TRUE(tmux.wait_for("one", "-- [0-9a-f]{8} joined --", std::chrono::seconds(20)))
+      << tmux.last_screen();
+  ASSERT_TRUE(tmux.wait_for("two", "-- [0-9a-f]{8} joined --", std::chrono::seconds(20)))
+      << tmux.last_screen();
+  tmux.type("one", "found you");
+  ASSERT_TRUE(tmux.wait_for("two", "\\] one: found you")) << tmux.last_screen();
+  tmux.type("two", "and I you");
+  ASSERT_TRUE(tmux.wait_for("one", "\\] two: and I you")) << tmux.last_screen();
+}
+
 }  // namespace
 }  // namespace p2panda::apps::test
