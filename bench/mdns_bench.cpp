@@ -10,9 +10,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <thread>
-
 #include <p2panda/node.hpp>
+#include <thread>
 
 #include "figures.hpp"
 

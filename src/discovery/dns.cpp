@@ -51,12 +51,18 @@ class Out {
 
 bool type_matches(const Record& record) {
   switch (static_cast<Type>(record.type)) {
-    case Type::A: return std::holds_alternative<V4>(record.data);
-    case Type::Aaaa: return std::holds_alternative<V6>(record.data);
-    case Type::Srv: return std::holds_alternative<Srv>(record.data);
-    case Type::Txt: return std::holds_alternative<Txt>(record.data);
-    case Type::Ptr: return std::holds_alternative<Ptr>(record.data);
-    default: return std::holds_alternative<Other>(record.data);
+    case Type::A:
+      return std::holds_alternative<V4>(record.data);
+    case Type::Aaaa:
+      return std::holds_alternative<V6>(record.data);
+    case Type::Srv:
+      return std::holds_alternative<Srv>(record.data);
+    case Type::Txt:
+      return std::holds_alternative<Txt>(record.data);
+    case Type::Ptr:
+      return std::holds_alternative<Ptr>(record.data);
+    default:
+      return std::holds_alternative<Other>(record.data);
   }
 }
 
@@ -291,8 +297,7 @@ Result<Message> decode(ByteSpan input) {
     if (!klass) return Unexpected{klass.error()};
     message.questions.push_back({std::move(*name), *type, *klass});
   }
-  std::vector<Record>* sections[3] = {&message.answers, &message.authorities,
-                                      &message.additionals};
+  std::vector<Record>* sections[3] = {&message.answers, &message.authorities, &message.additionals};
   for (int s = 0; s < 3; ++s) {
     for (int i = 0; i < counts[3 + s]; ++i) {
       auto record = read_record(in);

@@ -8,12 +8,11 @@
 
 #include <array>
 #include <cstdint>
+#include <p2panda/encoding.hpp>
+#include <p2panda/result.hpp>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <p2panda/encoding.hpp>
-#include <p2panda/result.hpp>
 
 namespace p2panda::discovery::dns {
 

@@ -52,8 +52,8 @@ Result<Bytes> make_response(std::string_view service, const Announcement& self) 
       dns::RData data = v4 ? dns::RData{std::get<dns::V4>(address->ip)}
                            : dns::RData{std::get<dns::V6>(address->ip)};
       message.additionals.push_back(
-          {target, static_cast<std::uint16_t>(v4 ? dns::Type::A : dns::Type::Aaaa),
-           dns::kClassIn, 0, data});
+          {target, static_cast<std::uint16_t>(v4 ? dns::Type::A : dns::Type::Aaaa), dns::kClassIn,
+           0, data});
     }
   }
   if (!self.txt.empty()) {

@@ -9,9 +9,8 @@
 
 #include <map>
 #include <optional>
-#include <string>
-
 #include <p2panda/keys.hpp>
+#include <string>
 
 #include "discovery/dns.hpp"
 #include "discovery/transport_info.hpp"
@@ -29,7 +28,7 @@ dns::Name service_name(std::string_view service);
 // One node as a response describes it.
 struct Announcement {
   PublicKey node;
-  std::vector<IpPort> addresses;                            // sorted
+  std::vector<IpPort> addresses;                          // sorted
   std::map<std::string, std::optional<std::string>> txt;  // attributes without '=' map to nullopt
   friend bool operator==(const Announcement&, const Announcement&) = default;
 };

@@ -19,8 +19,8 @@ std::pair<Millis, Millis> MdnsPacer::query_window(std::size_t swarm) const {
 
 Millis MdnsPacer::response_window(std::size_t swarm) const {
   const double tau_s = std::chrono::duration<double>(config_.tau).count();
-  return Millis(static_cast<std::int64_t>(100.0 * static_cast<double>(swarm + 1) /
-                                          (tau_s * config_.phi)));
+  return Millis(
+      static_cast<std::int64_t>(100.0 * static_cast<double>(swarm + 1) / (tau_s * config_.phi)));
 }
 
 void MdnsPacer::schedule_query(Time now) {

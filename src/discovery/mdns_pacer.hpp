@@ -17,9 +17,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <random>
-
 #include <p2panda/keys.hpp>
+#include <random>
 
 namespace p2panda::discovery::mdns {
 

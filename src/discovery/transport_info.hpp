@@ -8,10 +8,9 @@
 
 #include <compare>
 #include <optional>
+#include <p2panda/keys.hpp>
 #include <string>
 #include <vector>
-
-#include <p2panda/keys.hpp>
 
 #include "discovery/dns.hpp"
 

@@ -11,11 +11,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <string>
-#include <vector>
-
 #include <p2panda/encoding.hpp>
 #include <p2panda/result.hpp>
+#include <string>
+#include <vector>
 
 #include "net/asio.hpp"
 

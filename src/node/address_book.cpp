@@ -90,7 +90,8 @@ Result<std::vector<net::PeerAddress>> AddressBook::dialable() {
     auto info = discovery::decode_transport_info(record.info);
     if (!info) continue;
     net::PeerAddress peer{record.node_id, {}};
-    for (const auto& address : info->addresses) peer.addresses.push_back(to_socket_address(address));
+    for (const auto& address : info->addresses)
+      peer.addresses.push_back(to_socket_address(address));
     out.push_back(std::move(peer));
   }
   return out;

@@ -56,7 +56,8 @@ Result<void> DiscoveryManager::start() {
   if (held && *held) previous = (*held)->timestamp;
   const auto stamp = discovery::HybridTimestamp::next(previous, now.value());
   auto info = discovery::sign_transport_info(engine_.key(), stamp, own_addresses());
-  mdns::Announcement self{engine_.id(), info.addresses,
+  mdns::Announcement self{engine_.id(),
+                          info.addresses,
                           {{std::string(mdns::kUserDataKey), discovery::to_user_data(info)}}};
   auto response = mdns::make_response(mdns::kService, self);
   if (!response) return Unexpected{response.error()};

@@ -11,8 +11,8 @@ Message sample() {
   message.flags = kFlagResponse | kFlagAuthoritative;
   const Name own{"abc", "_p2pandav1", "_udp", "local"};
   const Name target{"abc-9", "local"};
-  message.answers.push_back({own, static_cast<std::uint16_t>(Type::Srv), kClassIn, 0,
-                             Srv{0, 0, 9, target}});
+  message.answers.push_back(
+      {own, static_cast<std::uint16_t>(Type::Srv), kClassIn, 0, Srv{0, 0, 9, target}});
   message.answers.push_back(
       {own, static_cast<std::uint16_t>(Type::Txt), kClassIn, 0, Txt{{"user-data=x|1/2", "flag"}}});
   message.additionals.push_back(
@@ -36,16 +36,16 @@ TEST(Dns, QueryBytes) {
   query.questions.push_back({{"_p2pandav1", "_udp", "local"}, 12, kClassIn});
   auto bytes = encode(query);
   ASSERT_TRUE(bytes);
-  const Bytes expected = {0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, '_', 'p', '2', 'p', 'a', 'n',
-                          'd', 'a', 'v', '1', 4, '_', 'u', 'd', 'p', 5, 'l', 'o', 'c', 'a', 'l',
-                          0, 0, 12, 0, 1};
+  const Bytes expected = {0,   0,   0,   0,   0,   1,   0,   0,   0,   0,   0,  0,   10,
+                          '_', 'p', '2', 'p', 'a', 'n', 'd', 'a', 'v', '1', 4,  '_', 'u',
+                          'd', 'p', 5,   'l', 'o', 'c', 'a', 'l', 0,   0,   12, 0,   1};
   EXPECT_EQ(*bytes, expected);
 }
 
 TEST(Dns, FollowsBackwardPointers) {
   // A question "_x.local" and an answer whose name is a pointer to offset 12 (the question's).
-  Bytes bytes = {0, 0, 0x84, 0, 0, 1, 0, 1, 0, 0, 0, 0, 2, '_', 'x', 5, 'l', 'o', 'c', 'a', 'l',
-                 0, 0, 12, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 10, 0, 0, 1};
+  Bytes bytes = {0, 0, 0x84, 0, 0, 1,    0,  1, 0, 0, 0, 0, 2, '_', 'x', 5, 'l', 'o', 'c', 'a', 'l',
+                 0, 0, 12,   0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0,   0,   0, 4,   10,  0,   0,   1};
   auto message = decode(bytes);
   ASSERT_TRUE(message) << message.error().message();
   ASSERT_EQ(message->answers.size(), 1u);
@@ -64,7 +64,8 @@ TEST(Dns, RefusesLoopsTruncationAndTrailingBytes) {
   good.push_back(0);
   EXPECT_FALSE(decode(good));
   // An A record with 5 bytes of rdata.
-  Bytes wrong = {0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5};
+  Bytes wrong = {0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+                 1, 0, 1,    0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5};
   EXPECT_FALSE(decode(wrong));
 }
 

@@ -9,9 +9,8 @@ namespace {
 
 TEST(Mdns, ResponseCarriesSrvTxtAndAddresses) {
   auto key = PrivateKey::generate();
-  const std::vector<IpPort> addresses{{dns::V4{127, 0, 0, 1}, 4000},
-                                      {dns::V4{127, 0, 0, 2}, 4000},
-                                      {dns::V4{127, 0, 0, 1}, 4001}};
+  const std::vector<IpPort> addresses{
+      {dns::V4{127, 0, 0, 1}, 4000}, {dns::V4{127, 0, 0, 2}, 4000}, {dns::V4{127, 0, 0, 1}, 4001}};
   auto info = sign_transport_info(key, {42, 1}, addresses);
   Announcement self{key.public_key(), info.addresses, {{"user-data", to_user_data(info)}}};
   auto bytes = make_response(kService, self);
@@ -41,8 +40,8 @@ TEST(Mdns, ForgedOrMissingUserDataIsRefused) {
   auto key = PrivateKey::generate();
   auto info = sign_transport_info(key, {1, 0}, {{dns::V4{127, 0, 0, 1}, 4000}});
   // Someone re-announces the node with another address but its old signature.
-  Announcement forged{key.public_key(), {{dns::V4{10, 0, 0, 9}, 4000}},
-                      {{"user-data", to_user_data(info)}}};
+  Announcement forged{
+      key.public_key(), {{dns::V4{10, 0, 0, 9}, 4000}}, {{"user-data", to_user_data(info)}}};
   auto parsed = parse(*make_response(kService, forged), kService);
   ASSERT_TRUE(parsed);
   EXPECT_FALSE(verified_info(parsed->announcements.at(0)));

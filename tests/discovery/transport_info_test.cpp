@@ -71,7 +71,8 @@ TEST(TransportInfo, LastWriteWinsAndInvalidIsRefused) {
 TEST(TransportInfo, HybridTimestampAlwaysMovesForward) {
   EXPECT_EQ(HybridTimestamp::next(std::nullopt, 5), (HybridTimestamp{5, 0}));
   EXPECT_EQ(HybridTimestamp::next(HybridTimestamp{5, 0}, 9), (HybridTimestamp{9, 0}));
-  EXPECT_EQ(HybridTimestamp::next(HybridTimestamp{9, 0}, 3), (HybridTimestamp{9, 1}));  // clock back
+  EXPECT_EQ(HybridTimestamp::next(HybridTimestamp{9, 0}, 3),
+            (HybridTimestamp{9, 1}));  // clock back
 }
 
 }  // namespace

@@ -48,14 +48,16 @@ TEST(MdnsSocket, SocketsSharingThePortHearEachOtherOnLoopback) {
     });
   }
   sockets[0]->send(text("hello"));
-  EXPECT_TRUE(run_until(io, [&] { return heard[1].size() == 1 && heard[2].size() == 1; }, 5s));
+  EXPECT_TRUE(run_until(
+      io, [&] { return heard[1].size() == 1 && heard[2].size() == 1; }, 5s));
   EXPECT_EQ(heard[1].at(0), "hello");
   EXPECT_EQ(heard[2].at(0), "hello");
   EXPECT_EQ(sockets[0]->bytes_sent(), 5u);
   EXPECT_EQ(sockets[0]->send_failures(), 0u);
   sockets[1]->close();
   sockets[2]->send(text("again"));
-  EXPECT_TRUE(run_until(io, [&] { return heard[0].size() == 2; }, 5s));  // its own loops back
+  EXPECT_TRUE(run_until(
+      io, [&] { return heard[0].size() == 2; }, 5s));  // its own loops back
   EXPECT_EQ(heard[1].size(), 1u);
 }
 
@@ -87,7 +89,8 @@ TEST(MdnsSocket, AnotherProcessHearsUsAndAnswers) {
     });
     for (int i = 0; i < 100 && !acked; ++i) {
       (*own)->send(text("child"));
-      run_until(child_io, [&] { return acked; }, 50ms);
+      run_until(
+          child_io, [&] { return acked; }, 50ms);
     }
     ::_exit(acked ? 0 : 1);
   }
@@ -95,13 +98,15 @@ TEST(MdnsSocket, AnotherProcessHearsUsAndAnswers) {
   (*socket)->start([&](ByteSpan datagram) {
     heard_child = heard_child || std::string(datagram.begin(), datagram.end()) == "child";
   });
-  EXPECT_TRUE(run_until(io, [&] { return heard_child; }, 5s));
+  EXPECT_TRUE(run_until(
+      io, [&] { return heard_child; }, 5s));
   (*socket)->send(text("ack"));
   int status = 0;
   pid_t ended = 0;
   for (int i = 0; i < 600 && ended == 0; ++i) {
     ended = ::waitpid(child, &status, WNOHANG);
-    run_until(io, [] { return false; }, 10ms);
+    run_until(
+        io, [] { return false; }, 10ms);
     if (i % 10 == 0) (*socket)->send(text("ack"));
   }
   if (ended != child) {

@@ -12,9 +12,7 @@ namespace {
 
 using discovery::InfoUpdate;
 
-net::SocketAddress local(std::uint16_t port) {
-  return {asio::ip::address_v4::loopback(), port};
-}
+net::SocketAddress local(std::uint16_t port) { return {asio::ip::address_v4::loopback(), port}; }
 
 class AddressBookTest : public testing::Test {
  protected:
@@ -105,8 +103,8 @@ TEST_F(AddressBookTest, ABootstrapNodeThatAnnouncesItselfStaysBootstrap) {
   auto signed_info =
       discovery::sign_transport_info(key_, {now_.value() + 1, 0}, {to_ip_port(local(5))});
   EXPECT_EQ(*book_.update(key_.public_key(), signed_info, now_), InfoUpdate::Accept);
-  auto record = store_->query(
-      [&](store::StoreReader& reader) { return reader.node(key_.public_key()); });
+  auto record =
+      store_->query([&](store::StoreReader& reader) { return reader.node(key_.public_key()); });
   ASSERT_TRUE(record && *record);
   EXPECT_TRUE((*record)->bootstrap);
   // Configuring it again keeps the newer signed info.

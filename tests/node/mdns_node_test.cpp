@@ -12,8 +12,11 @@ std::uint16_t test_port() { return static_cast<std::uint16_t>(20000 + ::getpid()
 
 Node spawn_mdns(MdnsMode mode, const std::function<void(NodeBuilder&)>& configure = {}) {
   NodeBuilder builder = p2panda::builder();
-  builder.bind_v4("127.0.0.1").sync_retry(200ms).mdns_mode(mode).mdns_interface("lo").mdns_port(
-      test_port());
+  builder.bind_v4("127.0.0.1")
+      .sync_retry(200ms)
+      .mdns_mode(mode)
+      .mdns_interface("lo")
+      .mdns_port(test_port());
   if (configure) configure(builder);
   auto node = builder.spawn_blocking();
   EXPECT_TRUE(node) << node.error().to_string();
