@@ -99,6 +99,12 @@ scenario_mdns() {
   local i messages=() t0 t1
   for i in 0 1 2 3 4; do start_mdns_node "$i" --publish-stdin; done
   check "5 nodes ready" wait_ready "${all[@]}"
+  # The address in `ready` is what mDNS announces and peers dial: the bound one, with its port.
+  local bound=1
+  for i in 0 1 2 3 4; do
+    node_addr "n$i" | grep -qE "@$(bed_ip "$i" | sed 's/\./\\./g'):[1-9][0-9]*\$" || bound=0
+  done
+  check "ready lists each node's bed address and port" test $bound = 1
   t0=$(now_ms)
   for i in 0 1 2 3 4; do
     node_send "n$i" "m$i"

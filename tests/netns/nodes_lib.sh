@@ -30,8 +30,9 @@ node_start() {
   exec {fd}<>"$nodes_dir/$name.in"
   node_fd[$name]=$fd
   node_host[$name]=$host
-  # `ip netns exec` execs the command, so $! is the node's own pid.
-  bed_exec "$host" "$nodes_bin" node --json "$@" <"$nodes_dir/$name.in" \
+  # Not through the bed_exec function, which would run in a forked subshell: `ip netns exec`
+  # itself execs the command, so $! is the node's own pid.
+  ip netns exec "$(bed_ns "$host")" "$nodes_bin" node --json "$@" <"$nodes_dir/$name.in" \
     >"$nodes_dir/$name.out" 2>"$nodes_dir/$name.err" &
   node_pid[$name]=$!
 }
@@ -49,13 +50,6 @@ node_addr() {
   local ready
   ready=$(node_line "$1" '"event":"ready"')
   echo "$(field node_id <<<"$ready")@$(sed -nE 's/.*"addresses":\["([^"]+)".*/\1/p' <<<"$ready")"
-}
-
-# node_stop NAME: SIGTERM, then waits (5 s) for its `stopped` line and exit.
-node_stop() {
-  local pid=${node_pid[$1]}
-  kill -TERM "$pid" 2>/dev/null
-  wait_exit "$pid" 5
 }
 
 # node_dump NAME: its last lines and stderr, for a failure.
