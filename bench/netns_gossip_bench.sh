@@ -70,7 +70,11 @@ for ((r = 0; r < rounds; r++)); do
   sleep 0.02  # pacing between rounds, not a wait for a result
 done
 expected=$((rounds * hosts * (hosts - 1)))
-deliveries() { cat "$nodes_dir"/n*.out | grep -c '"event":"ephemeral".*"message":"b-'; }
+# deliveries: distinct (receiver, message) pairs, so a duplicate cannot stand in for a loss.
+deliveries() {
+  grep -H '"event":"ephemeral".*"message":"b-' "$nodes_dir"/n*.out |
+    sed -nE 's/^([^:]*):.*"message":"([^"]*)".*/\1 \2/p' | sort -u | wc -l
+}
 deadline=$(( $(now_ms) + 10000 ))
 while [ "$(deliveries)" -lt $expected ] && [ "$(now_ms)" -lt "$deadline" ]; do sleep 0.1; done
 
@@ -79,16 +83,17 @@ latencies=$(cat "$nodes_dir"/n*.out | grep '"event":"ephemeral".*"message":"b-' 
   awk '{printf "%.3f\n", ($2 - $1) / 1000}' | sort -n)
 count=$(echo "$latencies" | grep -c .)
 [ "$count" -gt 0 ] || { echo "netns_gossip_bench: no deliveries" >&2; exit 1; }
+distinct=$(deliveries)
 percentile() { echo "$latencies" | awk -v n="$count" -v p="$1" \
   'BEGIN {k = int(n * p / 100); if (k < n * p / 100) k++; if (k < 1) k = 1} NR == k {print; exit}'; }
 p50=$(percentile 50)
 p99=$(percentile 99)
-delivered=$(awk -v c="$count" -v e="$expected" 'BEGIN {printf "%.2f", 100 * c / e}')
+delivered=$(awk -v c="$distinct" -v e="$expected" 'BEGIN {printf "%.2f", 100 * c / e}')
 figures=$(jq -n --argjson p50 "$p50" --argjson p99 "$p99" --argjson d "$delivered" \
   '{gossip_p50_ms_netns10: $p50, gossip_p99_ms_netns10: $p99, gossip_delivered_pct_netns10: $d}')
 printf '%-32s %s\n' gossip_p50_ms_netns10 "$p50" gossip_p99_ms_netns10 "$p99" \
   gossip_delivered_pct_netns10 "$delivered"
-echo "($count of $expected deliveries, $hosts nodes, $rounds rounds)"
+echo "($distinct of $expected deliveries, $((count - distinct)) duplicates, $hosts nodes, $rounds rounds)"
 if [ -n "$results" ]; then
   if [ -s "$results" ]; then
     merged=$(jq --argjson f "$figures" '. + $f' "$results") || exit 1
