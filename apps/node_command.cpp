@@ -1,8 +1,9 @@
 // `p2panda node`: a long-running node and the JSON-lines scripting contract of docs/cli.md.
 //
 // Threads: the main thread waits for SIGTERM/SIGINT (blocked everywhere, taken with
-// sigtimedwait); one thread per topic reads its subscription through the blocking facade; one
-// reads stdin for --publish-stdin; the metrics server has its own. All print through NodeReport.
+// sigtimedwait); one thread per topic reads its subscription through the blocking facade (and
+// one more per topic its ephemeral messages with --ephemeral); one reads stdin for
+// --publish-stdin or --ephemeral-stdin; one the system events; the metrics server has its own. All print through NodeReport.
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -39,6 +40,8 @@ struct NodeOptions {
   std::string metrics;
   bool json = false;
   bool publish_stdin = false;
+  bool ephemeral = false;
+  bool ephemeral_stdin = false;
 };
 
 struct Parsed {
@@ -73,12 +76,19 @@ Result<Parsed> parse(const NodeOptions& options) {
   if (options.publish_stdin && parsed.topics.empty()) {
     return fail(Errc::InvalidArgument, "--publish-stdin needs a --topic to publish to");
   }
+  if (options.ephemeral_stdin && parsed.topics.empty()) {
+    return fail(Errc::InvalidArgument, "--ephemeral-stdin needs a --topic to publish to");
+  }
+  if (options.ephemeral_stdin && options.publish_stdin) {
+    return fail(Errc::InvalidArgument, "--publish-stdin and --ephemeral-stdin both read stdin");
+  }
   return parsed;
 }
 
 // Reads lines from stdin without blocking shutdown: poll with a timeout, then read what is there.
-void publish_lines(Publisher<std::string> publisher, NodeReport& report,
-                   const std::atomic<bool>& stop) {
+// Each complete line (a trailing `\r` dropped) goes to `publish`.
+template <class Publish>
+void read_lines(Publish publish, const std::atomic<bool>& stop) {
   std::string pending;
   char buffer[4096];
   while (!stop) {
@@ -93,19 +103,64 @@ void publish_lines(Publisher<std::string> publisher, NodeReport& report,
       std::string line = pending.substr(0, newline);
       pending.erase(0, newline + 1);
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      auto id = publisher.publish_blocking(line);
-      if (!id) {
-        report.error("publish failed: " + id.error().to_string());
-        continue;
-      }
-      report.emit({{"event", "published"},
-                   {"topic", publisher.topic().to_hex()},
-                   {"id", id->to_hex()}});
+      publish(line);
     }
   }
   if (!pending.empty() && !stop) {
     spdlog::warn("stdin ended without a newline; the last {} bytes were not published",
                  pending.size());
+  }
+}
+
+void publish_lines(Publisher<std::string> publisher, NodeReport& report,
+                   const std::atomic<bool>& stop) {
+  read_lines(
+      [&](const std::string& line) {
+        auto id = publisher.publish_blocking(line);
+        if (!id) {
+          report.error("publish failed: " + id.error().to_string());
+          return;
+        }
+        report.emit({{"event", "published"},
+                     {"topic", publisher.topic().to_hex()},
+                     {"id", id->to_hex()}});
+      },
+      stop);
+}
+
+// --ephemeral-stdin: each line is signed and broadcast over gossip, never stored.
+void publish_ephemeral_lines(EphemeralPublisher<std::string> publisher, NodeReport& report,
+                             const std::atomic<bool>& stop) {
+  read_lines(
+      [&](const std::string& line) {
+        auto sent = publisher.publish_blocking(line);
+        if (!sent) {
+          report.error("ephemeral publish failed: " + sent.error().to_string());
+          return;
+        }
+        report.emit({{"event", "ephemeral_published"}, {"topic", publisher.topic().to_hex()}});
+      },
+      stop);
+}
+
+// `received` is this host's clock when the message was taken, next to the author's
+// `timestamp`: on one machine (the netns bed) their difference is the delivery latency.
+void read_ephemeral(EphemeralSubscription<std::string> subscription, NodeReport& report,
+                    const std::atomic<bool>& stop) {
+  while (!stop) {
+    auto message = subscription.next(200ms);
+    if (!message) {
+      if (message.error().code() != Errc::NodeShutDown) report.error(message.error().to_string());
+      return;
+    }
+    if (!*message) continue;
+    const auto received = Timestamp::now();
+    report.emit({{"event", "ephemeral"},
+                 {"topic", (*message)->topic.to_hex()},
+                 {"author", (*message)->author.to_hex()},
+                 {"message", (*message)->message},
+                 {"timestamp", (*message)->timestamp.value()},
+                 {"received", received.value()}});
   }
 }
 
@@ -118,6 +173,17 @@ void read_events(Subscription<std::string> subscription, NodeReport& report,
       return;
     }
     if (*event) report.on_event(subscription.topic(), **event);
+  }
+}
+
+void read_system_events(EventStream events, NodeReport& report, const std::atomic<bool>& stop) {
+  while (!stop) {
+    auto event = events.next(200ms);
+    if (!event) {
+      if (event.error().code() != Errc::NodeShutDown) report.error(event.error().to_string());
+      return;
+    }
+    if (*event) report.on_system_event(**event);
   }
 }
 
@@ -152,6 +218,7 @@ int run_node(const NodeOptions& options) {
     builder.bootstrap(peer.id, {peer.address.to_string()});
   }
   builder.mdns_mode(parsed->mdns);
+  if (!options.mdns_interfaces.empty()) builder.mdns_interfaces(options.mdns_interfaces);
 
   // Blocked before the node starts its threads, so that they inherit the mask and the signal
   // reaches wait_for_signal() only.
@@ -164,6 +231,13 @@ int run_node(const NodeOptions& options) {
   auto node = builder.spawn_blocking();
   if (!node) {
     report.error("cannot start the node: " + node.error().to_string());
+    return kExitInvalid;
+  }
+  // Opened first: only events after this call are delivered, and mDNS may find peers at once.
+  auto events = node->event_stream_blocking();
+  if (!events) {
+    report.error("cannot open the event stream: " + events.error().to_string());
+    node->shutdown();
     return kExitInvalid;
   }
   for (const auto& peer : parsed->peers) {
@@ -179,6 +253,19 @@ int run_node(const NodeOptions& options) {
       return kExitInvalid;
     }
     streams.push_back(std::move(*stream));
+  }
+  std::vector<EphemeralStream<std::string>> ephemerals;
+  if (options.ephemeral || options.ephemeral_stdin) {
+    for (const auto& topic : parsed->topics) {
+      auto stream = node->ephemeral_stream_blocking<std::string>(topic);
+      if (!stream) {
+        report.error("cannot open ephemeral topic " + topic.to_hex() + ": " +
+                     stream.error().to_string());
+        node->shutdown();
+        return kExitInvalid;
+      }
+      ephemerals.push_back(std::move(*stream));
+    }
   }
 
   std::unique_ptr<HttpServer> metrics;
@@ -219,9 +306,16 @@ int run_node(const NodeOptions& options) {
   for (const auto& stream : streams) {
     threads.emplace_back(read_events, stream.subscription, std::ref(report), std::cref(stop));
   }
+  threads.emplace_back(read_system_events, *events, std::ref(report), std::cref(stop));
+  for (const auto& stream : ephemerals) {
+    threads.emplace_back(read_ephemeral, stream.subscription, std::ref(report), std::cref(stop));
+  }
   std::thread input;
   if (options.publish_stdin) {
     input = std::thread(publish_lines, streams.front().publisher, std::ref(report),
+                        std::cref(stop));
+  } else if (options.ephemeral_stdin) {
+    input = std::thread(publish_ephemeral_lines, ephemerals.front().publisher, std::ref(report),
                         std::cref(stop));
   }
 
@@ -266,6 +360,11 @@ void add_node_command(CLI::App& app, Runner& runner) {
   node->add_flag("--json", options->json, "One JSON object per line on stdout");
   node->add_flag("--publish-stdin", options->publish_stdin,
                  "Publish each stdin line as a string message to the first topic");
+  node->add_flag("--ephemeral", options->ephemeral,
+                 "Also follow each topic's ephemeral messages (gossip only, never stored)");
+  node->add_flag("--ephemeral-stdin", options->ephemeral_stdin,
+                 "Send each stdin line as an ephemeral message on the first topic (implies "
+                 "--ephemeral)");
   node->callback([options, &runner] { runner = [options] { return run_node(*options); }; });
 }
 

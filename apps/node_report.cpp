@@ -62,6 +62,36 @@ void NodeReport::error(const std::string& message) {
   emit({{"event", "error"}, {"message", message}});
 }
 
+// Discovery and gossip neighbours. Sync sessions are left out: the topic subscriptions already
+// report them as sync_started / sync_ended with their counts.
+void NodeReport::on_system_event(const SystemEvent& event) {
+  std::visit(
+      Overloaded{
+          [&](const PeerDiscovered& found) {
+            const char* via = found.via == PeerDiscovered::Via::Mdns      ? "mdns"
+                              : found.via == PeerDiscovered::Via::Gossip  ? "gossip"
+                              : found.via == PeerDiscovered::Via::AddressBook ? "address_book"
+                                                                          : "bootstrap";
+            emit({{"event", "discovered"}, {"remote", found.node.to_hex()}, {"via", via}});
+          },
+          [&](const NeighborUp& up) {
+            emit({{"event", "neighbor_up"},
+                  {"topic", up.topic.to_hex()},
+                  {"remote", up.node.to_hex()},
+                  {"ephemeral", up.ephemeral}});
+          },
+          [&](const NeighborDown& down) {
+            emit({{"event", "neighbor_down"},
+                  {"topic", down.topic.to_hex()},
+                  {"remote", down.node.to_hex()},
+                  {"ephemeral", down.ephemeral}});
+          },
+          [](const SyncSessionStarted&) {},
+          [](const SyncSessionEnded&) {},
+      },
+      event);
+}
+
 void NodeReport::on_event(const Topic& topic, const StreamEvent<std::string>& event) {
   std::lock_guard lock(mutex_);
   const std::string topic_hex = topic.to_hex();
@@ -197,6 +227,18 @@ std::string readable(const nlohmann::ordered_json& o) {
     return event + ": " + o.value("message", "");
   }
   if (event == "published") return "published " + o.value("id", "");
+  if (event == "ephemeral") {
+    return "ephemeral from " + short_hex(o["author"]) + " on " + short_hex(o["topic"]) + ": " +
+           o.value("message", "");
+  }
+  if (event == "discovered") {
+    return "found " + short_hex(o["remote"]) + " via " + o.value("via", "");
+  }
+  if (event == "neighbor_up" || event == "neighbor_down") {
+    return "neighbour " + short_hex(o["remote"]) + (event == "neighbor_up" ? " up" : " down") +
+           " on " + short_hex(o["topic"]) + (o.value("ephemeral", false) ? " (ephemeral)" : "");
+  }
+  if (event == "ephemeral_published") return "ephemeral sent on " + short_hex(o["topic"]);
   if (event == "stopped") return "stopped";
   if (event == "replay_started") {
     return "replaying " + std::to_string(o.value("total", 0)) + " stored operations of " +

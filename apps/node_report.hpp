@@ -38,6 +38,8 @@ class NodeReport {
   void error(const std::string& message);
   // One event of `topic`'s subscription.
   void on_event(const Topic& topic, const StreamEvent<std::string>& event);
+  // One of the node's system events (discovered, neighbor_up, neighbor_down).
+  void on_system_event(const SystemEvent& event);
 
   std::vector<std::string> peers() const;  // remotes with a running session, hex, sorted
   LatencyHistogram latency() const;

@@ -147,6 +147,9 @@ TEST(NodeCli, SyncCommandReportsCountsAndFailsOnADeadAddress) {
 TEST(NodeCli, BadArgumentsExitWith2) {
   EXPECT_EQ(run_tool({"node", "--bind", "localhost"}).exit_code, 2);
   EXPECT_EQ(run_tool({"node", "--publish-stdin"}).exit_code, 2);
+  EXPECT_EQ(run_tool({"node", "--ephemeral-stdin"}).exit_code, 2);
+  EXPECT_EQ(run_tool({"node", "--topic", "t", "--publish-stdin", "--ephemeral-stdin"}).exit_code,
+            2);
   EXPECT_EQ(run_tool({"node", "--bootstrap", "abc@127.0.0.1:1"}).exit_code, 2);
   EXPECT_EQ(run_tool({"node", "--mdns", "loud"}).exit_code, 2);
   EXPECT_EQ(run_tool({"sync", "--topic", "t", "--peer", "127.0.0.1:1"}).exit_code, 2);
