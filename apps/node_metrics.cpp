@@ -20,6 +20,7 @@ nlohmann::json counters(const NodeMetrics& m) {
           {"sync_sessions_started", m.sync_sessions_started},
           {"sync_sessions_failed", m.sync_sessions_failed},
           {"sync_sessions_running", m.sync_sessions_running},
+          {"connections", m.connections},
           {"bytes_sent", m.bytes_sent},
           {"bytes_received", m.bytes_received}};
 }
@@ -28,6 +29,7 @@ nlohmann::json counters(const NodeMetrics& m) {
 
 std::string prometheus_text(const NodeMetrics& m, std::size_t topics, const NodeReport& report) {
   std::ostringstream out;
+  metric(out, "p2panda_connections", "gauge", "Open QUIC connections.", m.connections);
   metric(out, "p2panda_peers", "gauge", "Peers with a running sync session.",
          report.peers().size());
   metric(out, "p2panda_topics", "gauge", "Topics this node follows.", topics);

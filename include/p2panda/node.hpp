@@ -128,6 +128,7 @@ struct NodeMetrics {
   std::uint64_t ephemeral_published = 0;
   std::uint64_t ephemeral_received = 0;  // broadcasts on ephemeral topics, before checks
   std::uint64_t ephemeral_rejected = 0;  // malformed or badly signed, not delivered
+  std::uint64_t connections = 0;  // open QUIC connections (0 on the simulated network)
 };
 
 // What discovery did so far (docs/discovery.md).

@@ -28,6 +28,10 @@ asio::any_io_executor Endpoint::executor() const { return impl_->io().get_execut
 
 UdpStats Endpoint::udp_stats() const { return impl_->udp_stats(); }
 
+std::shared_ptr<const std::atomic<std::size_t>> Endpoint::connection_count() const {
+  return impl_->connection_count();
+}
+
 void Endpoint::register_protocol(ByteSpan alpn, ProtocolHandler handler) {
   impl_->register_protocol(Bytes(alpn.begin(), alpn.end()), std::move(handler));
 }

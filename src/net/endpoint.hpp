@@ -9,6 +9,7 @@
 // their idle timeout; handles that outlive it only report errors.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -41,6 +42,9 @@ class Endpoint {
   // Datagram and system-call counts of this endpoint's sockets, summed.
   // REQUIRES: called on executor() (the counters are not atomic).
   UdpStats udp_stats() const;
+  // Live connections (handshaking ones included), as a counter any thread may read without
+  // waiting, and keep after the endpoint is gone (it then reads 0).
+  std::shared_ptr<const std::atomic<std::size_t>> connection_count() const;
 
   // Accept connections whose ALPN is `alpn` and hand each to `handler` (run as its own coroutine
   // on executor()). Registering an ALPN again replaces its handler. Connections asking for an

@@ -61,6 +61,7 @@ void EndpointImpl::accept(UdpSocket& socket, const SocketAddress& from, ByteSpan
       proof ? &*proof : nullptr);
   if (!connection) return;
   live_[connection->get()] = *connection;
+  *live_count_ = live_.size();
   (*connection)->on_datagram(from, datagram);
   touched_.push_back(std::move(*connection));
 }

@@ -63,6 +63,7 @@ void EndpointImpl::stop() {
     for (auto& connection : all) connection->shut_down();
     connections_.clear();
     live_.clear();
+    *live_count_ = 0;
     touched_.clear();
     v4_->close();
     if (v6_) v6_->close();
@@ -78,6 +79,7 @@ void EndpointImpl::terminate_all(const CloseInfo& info) {
   for (auto& connection : all) connection->terminate(info);
   connections_.clear();
   live_.clear();
+  *live_count_ = 0;
   touched_.clear();
 }
 
@@ -153,6 +155,7 @@ void EndpointImpl::unregister_cid(const Bytes& cid) { connections_.erase(cid); }
 void EndpointImpl::remove(ConnectionImpl& connection) {
   for (const auto& cid : connection.source_ids()) connections_.erase(cid);
   live_.erase(&connection);
+  *live_count_ = live_.size();
 }
 
 void EndpointImpl::on_datagram(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram) {
@@ -295,6 +298,7 @@ Awaitable<Result<Connection>> EndpointImpl::connect(SocketAddress address, Publi
   if (!created) co_return Unexpected{std::move(created).error()};
   auto connection = std::move(*created);
   live_[connection.get()] = connection;
+  *live_count_ = live_.size();
   connection->flush();
   co_return co_await await_handshake(std::move(connection));
 }

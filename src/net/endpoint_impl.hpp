@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,7 @@ class EndpointImpl {
   const UdpSocket& socket_v4() const { return *v4_; }
   const UdpSocket* socket_v6() const { return v6_.get(); }
   UdpStats udp_stats() const;
+  std::shared_ptr<const std::atomic<std::size_t>> connection_count() const { return live_count_; }
 
   void register_protocol(Bytes alpn, ProtocolHandler handler);
   bool has_protocol(const Bytes& alpn) const;
@@ -102,6 +104,9 @@ class EndpointImpl {
   // Every live connection, handshaking ones included (terminate() removes it). Iterated only to
   // find or count connections, never in an order that reaches the wire.
   std::map<const ConnectionImpl*, std::shared_ptr<ConnectionImpl>> live_;
+  // live_.size() for other threads (metrics), which must not wait on the endpoint thread; shared
+  // so that a reader may keep it after the endpoint is gone.
+  std::shared_ptr<std::atomic<std::size_t>> live_count_ = std::make_shared<std::atomic<std::size_t>>(0);
   EndpointStats stats_;  // counters only; the sizes are filled in by stats_here()
   mutable std::mutex protocols_mutex_;
   std::map<Bytes, ProtocolHandler> protocols_;

@@ -29,6 +29,10 @@ class QuicTransport final : public Transport {
   // (HandshakeRejected for a wrong node id, a refused ALPN or a handshake timeout).
   Awaitable<Result<ConnectionHandle>> connect(PeerAddress peer, Bytes alpn) override;
 
+  std::shared_ptr<const std::atomic<std::size_t>> connection_count() const override {
+    return endpoint_.connection_count();
+  }
+
   Endpoint& endpoint() { return endpoint_; }
 
  private:

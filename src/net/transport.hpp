@@ -11,6 +11,7 @@
 // than the constructors REQUIRE running there.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -86,6 +87,11 @@ class Transport {
   // Connects to `peer` for `alpn` (or reuses a live connection where the transport does).
   // Errors: the peer cannot be reached, refuses us or the ALPN, or proves another identity.
   virtual Awaitable<Result<ConnectionHandle>> connect(PeerAddress peer, Bytes alpn) = 0;
+  // Live connections, for metrics: a counter any thread may read and keep; null where the
+  // transport does not count them.
+  virtual std::shared_ptr<const std::atomic<std::size_t>> connection_count() const {
+    return nullptr;
+  }
 };
 
 // "ip:port" or "[ipv6]:port", as peers' addresses are written in configuration and on the

@@ -73,6 +73,7 @@ Result<void> NodeEngine::start_transport() {
     transport_ = std::move(*made);
   }
   executor_ = transport_->executor();
+  connection_count_ = transport_->connection_count();
   completions_ = std::make_shared<node::Completions>(executor_);
   return {};
 }
@@ -92,7 +93,8 @@ NodeMetrics NodeEngine::metrics() const {
                      metrics_.sessions_failed.load(),  metrics_.sessions_running.load(),
                      metrics_.bytes_sent.load(),       metrics_.bytes_received.load(),
                      gossip_->counters().published.load(), gossip_->counters().received.load(),
-                     gossip_->counters().rejected.load()};
+                     gossip_->counters().rejected.load(),
+                     connection_count_ ? connection_count_->load() : 0};
 }
 
 Result<std::shared_ptr<TopicStream>> NodeEngine::open(const Topic& topic, StreamOptions options) {

@@ -98,6 +98,8 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   std::unique_ptr<asio::io_context> io_;
   std::thread io_thread_;
   std::shared_ptr<net::Transport> transport_;
+  // The transport's connection counter, readable after shutdown released the transport.
+  std::shared_ptr<const std::atomic<std::size_t>> connection_count_;
   asio::any_io_executor executor_;
   std::shared_ptr<node::Completions> completions_;
   std::unique_ptr<node::SyncManager> sync_;

@@ -61,6 +61,8 @@ TEST(NodeCli, ThreeNodesDeliverEachPublishedLineExactlyOnce) {
   EXPECT_EQ(prometheus_value(*before, "p2panda_operations_published_total"), 0);
   EXPECT_EQ(prometheus_value(*after, "p2panda_operations_published_total"), 4);
   EXPECT_EQ(prometheus_value(*after, "p2panda_peers"), 2);
+  // B and C each hold a sync and a gossip connection to A at least.
+  EXPECT_GE(prometheus_value(*after, "p2panda_connections"), 2);
   EXPECT_EQ(prometheus_value(*after, "p2panda_topics"), 1);
   EXPECT_EQ(prometheus_value(*after, "p2panda_pipeline_latency_seconds_count"), 4);
   EXPECT_FALSE(http_get(a->metrics_address(), "/nothing-here"));
