@@ -183,6 +183,7 @@ net::Awaitable<void> GossipDriver::tick(Topic topic, std::shared_ptr<TopicEntry>
 }
 
 net::Awaitable<Result<net::ConnectionHandle>> GossipDriver::connection(NodeId peer) {
+  if (stopped_) co_return fail(Errc::NodeShutDown, "gossip stopped");
   auto live = connections_.find(peer);
   if (live != connections_.end() && !live->second.empty()) co_return live->second.back();
   auto known = book_.find(peer);
@@ -199,6 +200,7 @@ net::Awaitable<Result<net::ConnectionHandle>> GossipDriver::connection(NodeId pe
 }
 
 void GossipDriver::adopt(const net::ConnectionHandle& connection) {
+  if (stopped_) return;  // shutdown() let go of every connection; keep it that way
   connections_[connection->remote_id()].push_back(connection);
 }
 
@@ -318,6 +320,11 @@ void GossipDriver::shutdown() {
   if (stopped_) return;
   for (auto& [topic, entry] : topics_) apply(topic, entry->state->quit(now_micros()));
   stopped_ = true;
+  for (auto& [peer, outbox] : links_) {  // 0.35: flush the Disconnects, then finish
+    outbox->closed = true;
+    outbox->wake.notify_all();
+  }
+  links_.clear();
   for (auto& [topic, entry] : topics_) {
     for (auto& [peer, outbox] : entry->out) {
       outbox->closed = true;  // flush the Disconnects, then finish
@@ -326,11 +333,9 @@ void GossipDriver::shutdown() {
     entry->out.clear();
     entry->wake.notify_all();
   }
-  for (auto& [peer, outbox] : links_) {
-    outbox->closed = true;
-    outbox->wake.notify_all();
-  }
-  links_.clear();
+  // Connections hold timers of the transport's io_context, which the node destroys before this
+  // driver: let go of them now (coroutines still holding one release it as they are torn down).
+  connections_.clear();
 }
 
 }  // namespace p2panda::node
