@@ -67,6 +67,18 @@ class QuicConnection final : public TransportConnection {
     co_return StreamHandle(std::make_shared<QuicStream>(std::move(*accepted), executor_));
   }
 
+  Awaitable<Result<StreamHandle>> open_uni() override {
+    auto opened = co_await connection_.open_uni();
+    if (!opened) co_return Unexpected{std::move(opened).error()};
+    co_return StreamHandle(std::make_shared<QuicStream>(std::move(*opened), executor_));
+  }
+
+  Awaitable<Result<StreamHandle>> accept_uni() override {
+    auto accepted = co_await connection_.accept_uni();
+    if (!accepted) co_return Unexpected{std::move(accepted).error()};
+    co_return StreamHandle(std::make_shared<QuicStream>(std::move(*accepted), executor_));
+  }
+
   void close(std::uint64_t code, std::string_view reason) override {
     connection_.close(code, reason);
   }

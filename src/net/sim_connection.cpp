@@ -31,29 +31,52 @@ Error SimConnection::error() const {
   return Error(close_errc(*close_info_), close_info_->to_string());
 }
 
-// Stream ids as in QUIC: the opener's side in the lowest bit, its count above it.
-Awaitable<Result<StreamHandle>> SimConnection::open_bi() {
+// Stream ids as in QUIC: the opener's side in bit 0, unidirectional in bit 1, the count above.
+Awaitable<Result<StreamHandle>> SimConnection::open(bool uni) {
   auto ok = check_thread(executor_);
   if (!ok) co_return Unexpected{std::move(ok).error()};
   if (!alive()) co_return Unexpected{error()};
-  auto state = new_stream(opened_++ * 2 + static_cast<std::uint64_t>(side_));
+  const std::uint64_t kind = uni ? 1 : 0;
+  auto state = new_stream(opened_[kind]++ * 4 + kind * 2 + static_cast<std::uint64_t>(side_));
   co_return StreamHandle(std::make_shared<SimStream>(shared_from_this(), std::move(state)));
 }
 
-Awaitable<Result<StreamHandle>> SimConnection::accept_bi() {
+Awaitable<Result<StreamHandle>> SimConnection::accept(bool uni) {
   auto ok = check_thread(executor_);
   if (!ok) co_return Unexpected{std::move(ok).error()};
   // Keeps this end alive while parked, even if the caller only holds the awaitable.
   auto self = shared_from_this();
+  auto& incoming = incoming_[uni ? 1 : 0];
   for (;;) {
-    if (!incoming_.empty()) {
-      auto state = std::move(incoming_.front());
-      incoming_.pop_front();
+    if (!incoming.empty()) {
+      auto state = std::move(incoming.front());
+      incoming.pop_front();
       co_return StreamHandle(std::make_shared<SimStream>(self, std::move(state)));
     }
     if (!alive()) co_return Unexpected{error()};
     co_await events_.wait();
   }
+}
+
+// Named locals before co_await: g++ 12 (docs/node.md, "Compiler notes").
+Awaitable<Result<StreamHandle>> SimConnection::open_bi() {
+  auto opening = open(false);
+  co_return co_await std::move(opening);
+}
+
+Awaitable<Result<StreamHandle>> SimConnection::accept_bi() {
+  auto accepting = accept(false);
+  co_return co_await std::move(accepting);
+}
+
+Awaitable<Result<StreamHandle>> SimConnection::open_uni() {
+  auto opening = open(true);
+  co_return co_await std::move(opening);
+}
+
+Awaitable<Result<StreamHandle>> SimConnection::accept_uni() {
+  auto accepting = accept(true);
+  co_return co_await std::move(accepting);
 }
 
 void SimConnection::close(std::uint64_t code, std::string_view reason) {
@@ -135,23 +158,29 @@ std::shared_ptr<SimStreamState> SimConnection::new_stream(std::uint64_t id) {
   state->id = id;
   state->send_limit = window_;
   state->advertised = window_;
+  if ((id & 2) != 0) {  // unidirectional: only its opener sends
+    const bool ours = (id & 1) == static_cast<std::uint64_t>(side_);
+    state->can_send = ours;
+    state->can_receive = !ours;
+  }
   streams_[id] = state;
   return state;
 }
 
 // The stream a packet is for. Like QUIC, a peer's stream appears with its first packet, and so do
-// the peer's lower-numbered streams that have not appeared yet. Null for streams already
-// forgotten.
+// the peer's lower-numbered streams of the same kind that have not appeared yet. Null for streams
+// already forgotten.
 std::shared_ptr<SimStreamState> SimConnection::stream_for(std::uint64_t id) {
   if (auto found = streams_.find(id); found != streams_.end()) return found->second;
   bool peer_side = (id & 1) != static_cast<std::uint64_t>(side_);
   if (!peer_side) return nullptr;
-  std::uint64_t count = id / 2;
-  if (count < peer_opened_) return nullptr;
+  const std::uint64_t kind = (id >> 1) & 1;
+  std::uint64_t count = id / 4;
+  if (count < peer_opened_[kind]) return nullptr;
   std::shared_ptr<SimStreamState> state;
-  for (; peer_opened_ <= count; ++peer_opened_) {
-    state = new_stream(peer_opened_ * 2 + static_cast<std::uint64_t>(1 - side_));
-    incoming_.push_back(state);
+  for (; peer_opened_[kind] <= count; ++peer_opened_[kind]) {
+    state = new_stream(peer_opened_[kind] * 4 + kind * 2 + static_cast<std::uint64_t>(1 - side_));
+    incoming_[kind].push_back(state);
   }
   return state;
 }

@@ -31,6 +31,8 @@ class SimConnection final : public TransportConnection,
   const Bytes& alpn() const override { return alpn_; }
   Awaitable<Result<StreamHandle>> open_bi() override;
   Awaitable<Result<StreamHandle>> accept_bi() override;
+  Awaitable<Result<StreamHandle>> open_uni() override;
+  Awaitable<Result<StreamHandle>> accept_uni() override;
   void close(std::uint64_t code, std::string_view reason) override;
   Awaitable<Result<void>> closed() override;
 
@@ -55,6 +57,8 @@ class SimConnection final : public TransportConnection,
   void apply(SimFrame frame);
   std::shared_ptr<SimStreamState> stream_for(std::uint64_t id);
   std::shared_ptr<SimStreamState> new_stream(std::uint64_t id);
+  Awaitable<Result<StreamHandle>> open(bool uni);
+  Awaitable<Result<StreamHandle>> accept(bool uni);
   void end_with(CloseInfo info);
 
   std::shared_ptr<SimHub> hub_;
@@ -70,9 +74,10 @@ class SimConnection final : public TransportConnection,
   Notifier events_;
   std::optional<CloseInfo> close_info_;
   std::map<std::uint64_t, std::shared_ptr<SimStreamState>> streams_;
-  std::deque<std::shared_ptr<SimStreamState>> incoming_;
-  std::uint64_t opened_ = 0;       // streams we opened
-  std::uint64_t peer_opened_ = 0;  // streams the peer opened that we have seen
+  // Index 0: bidirectional streams, 1: unidirectional ones (counted apart, as in QUIC).
+  std::deque<std::shared_ptr<SimStreamState>> incoming_[2];
+  std::uint64_t opened_[2] = {0, 0};       // streams we opened
+  std::uint64_t peer_opened_[2] = {0, 0};  // streams the peer opened that we have seen
 };
 
 }  // namespace p2panda::net

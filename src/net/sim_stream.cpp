@@ -31,6 +31,9 @@ Awaitable<Result<std::size_t>> SimStream::read_some(std::span<std::uint8_t> buff
   if (!runs_here(connection_->executor())) {
     co_return fail(Errc::InvalidArgument, "must run on the simulated node's executor");
   }
+  if (!state_->can_receive) {
+    co_return fail(Errc::InvalidArgument, "read on a send-only (unidirectional) stream");
+  }
   for (;;) {
     if (state_->aborted) co_return fail(Errc::Io, "stream aborted locally");
     if (state_->peer_abort_code) {
@@ -54,6 +57,9 @@ Awaitable<Result<std::size_t>> SimStream::read_some(std::span<std::uint8_t> buff
 }
 
 std::optional<Error> SimStream::send_error() const {
+  if (!state_->can_send) {
+    return Error(Errc::InvalidArgument, "write on a receive-only (unidirectional) stream");
+  }
   if (!connection_->alive()) return connection_->error();
   if (state_->aborted) return Error(Errc::Io, "stream aborted locally");
   if (state_->peer_abort_code) {

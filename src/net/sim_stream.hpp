@@ -1,4 +1,4 @@
-// SimStream: one bidirectional stream of a SimConnection, with QUIC's flow control: the receiver
+// SimStream: one stream (bidirectional, or one end of a unidirectional one) of a SimConnection, with QUIC's flow control: the receiver
 // grants credit as the application reads, and write() waits while the credit is used up.
 //
 // Threading: everything runs on the owning connection's executor (REQUIRES; otherwise
@@ -21,6 +21,9 @@ class SimConnection;
 // Both directions of one stream as one end sees them.
 struct SimStreamState {
   std::uint64_t id = 0;
+  // A unidirectional stream sends only from its opener (bidirectional: both true).
+  bool can_send = true;
+  bool can_receive = true;
   // Receiving.
   std::deque<Bytes> chunks;
   std::size_t head = 0;      // bytes of chunks.front() already read
@@ -38,7 +41,9 @@ struct SimStreamState {
   std::optional<std::uint64_t> peer_abort_code;
 
   std::size_t take(std::span<std::uint8_t> buffer);
-  bool done() const { return aborted || peer_abort_code || (fin_sent && fin_read); }
+  bool done() const {
+    return aborted || peer_abort_code || ((fin_sent || !can_send) && (fin_read || !can_receive));
+  }
 };
 
 class SimStream final : public TransportStream {

@@ -37,7 +37,9 @@ struct PeerAddress {
   std::vector<SocketAddress> addresses;
 };
 
-// One ordered byte stream (QUIC: a bidirectional stream). Reads return 0 at the peer's end of
+// One ordered byte stream (QUIC: a bidirectional stream, or one direction of a unidirectional
+// one: send-only where it was opened, receive-only at the peer, and the other direction's calls
+// fail with InvalidArgument). Reads return 0 at the peer's end of
 // stream; writes wait while the peer's receive window and our send buffer are full
 // (backpressure). Errors: the connection's close error once it is gone; StreamReset (or Io on
 // transports that cannot tell) when the peer aborted the stream.
@@ -64,6 +66,11 @@ class TransportConnection {
   virtual Awaitable<Result<StreamHandle>> open_bi() = 0;
   // The next stream the peer opened; an error once the connection is gone.
   virtual Awaitable<Result<StreamHandle>> accept_bi() = 0;
+  // A send-only stream (iroh-gossip 0.101 opens one per topic and direction), and the next one
+  // the peer opened (receive-only). Unidirectional and bidirectional streams are counted and
+  // accepted separately, as in QUIC.
+  virtual Awaitable<Result<StreamHandle>> open_uni() = 0;
+  virtual Awaitable<Result<StreamHandle>> accept_uni() = 0;
   // Graceful close with an application code and reason; no-op when already closed.
   virtual void close(std::uint64_t code, std::string_view reason) = 0;
   // Completes when the connection is gone: ok after a graceful close by either side, otherwise

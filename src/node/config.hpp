@@ -11,6 +11,7 @@
 
 #include <p2panda/node.hpp>
 
+#include "gossip/framing.hpp"
 #include "net/config.hpp"
 #include "net/transport.hpp"
 #include "sync/log_sync.hpp"
@@ -36,6 +37,10 @@ struct NodeConfig {
   std::uint16_t mdns_port = 5353;  // tests pick another so that no system responder is involved
   std::optional<std::string> relay_url;
   std::chrono::milliseconds sync_retry{5'000};
+  // Gossip's stream layout (docs/gossip.md, "Driver"): V101 is p2panda 0.7's (ALPN
+  // BLAKE3("/iroh-gossip/1" || network id), uni streams); V035 talks to iroh-gossip 0.35 nodes
+  // (plain ALPN "/iroh-gossip/0", one shared bi stream). The two never reach each other.
+  gossip::Mode gossip_mode = gossip::Mode::V101;
 
   // QUIC keep-alive every 5 s, as p2panda's endpoint: gossip and live sync connections are often
   // quiet for longer than the idle timeout, and would otherwise close and reopen (neighbours

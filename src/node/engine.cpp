@@ -38,7 +38,8 @@ Result<std::shared_ptr<NodeEngine>> NodeEngine::create(NodeConfig config) {
   engine->sync_ = std::make_unique<node::SyncManager>(*engine);
   engine->sync_->start();
   engine->gossip_ = std::make_unique<NodeGossip>(*engine->transport_, engine->config_.key,
-                                                 engine->config_.network_id, *engine->sync_);
+                                                 engine->config_.network_id, *engine->sync_,
+                                                 engine->config_.gossip_mode);
   engine->gossip_->start();
   // The discovery manager hands bootstrap peers, remembered peers and mDNS finds to add_peer.
   engine->discovery_ =

@@ -3,13 +3,10 @@
 #include <deque>
 
 #include "node/gossip_addr.hpp"
+#include "node/gossip_driver_state.hpp"
 
 namespace p2panda::node {
 namespace {
-
-// Application codes for aborted streams (they only show up in the peer's logs).
-constexpr std::uint64_t kNotJoined = 1;
-constexpr std::uint64_t kBadStream = 2;
 
 template <class... F>
 struct Overloaded : F... {
@@ -20,25 +17,17 @@ Overloaded(F...) -> Overloaded<F...>;
 
 }  // namespace
 
-// Our stream to one peer for one topic. Frames wait here while the stream is being opened and
-// while the peer's flow control holds the writer back.
-struct GossipDriver::Outbox {
-  std::deque<Bytes> frames;
-  Signal wake;
-  bool closed = false;  // DisconnectPeer: flush what is queued, then finish
-  net::StreamHandle stream;
-};
-
-struct GossipDriver::TopicEntry {
-  std::unique_ptr<gossip::TopicState> state;
-  std::map<NodeId, std::shared_ptr<Outbox>> out;
-  Signal wake;  // the deadline may have moved
-};
-
 GossipDriver::GossipDriver(net::Transport& transport, Bytes alpn, gossip::TopicConfig config,
                            std::uint64_t seed, GossipCallbacks callbacks)
+    : GossipDriver(transport, std::move(alpn), gossip::Mode::V101, config, seed,
+                   std::move(callbacks)) {}
+
+GossipDriver::GossipDriver(net::Transport& transport, Bytes alpn, gossip::Mode mode,
+                           gossip::TopicConfig config, std::uint64_t seed,
+                           GossipCallbacks callbacks)
     : transport_(transport),
       alpn_(std::move(alpn)),
+      mode_(mode),
       config_(config),
       seed_(seed),
       callbacks_(std::move(callbacks)) {}
@@ -48,6 +37,7 @@ GossipDriver::~GossipDriver() = default;
 void GossipDriver::start() {
   transport_.register_protocol(alpn_, [this](net::ConnectionHandle connection) {
     adopt(connection);
+    if (mode_ == gossip::Mode::V035) return accept_v035(std::move(connection));
     return serve(std::move(connection));
   });
 }
@@ -127,6 +117,10 @@ void GossipDriver::apply(const Topic& topic, std::vector<gossip::Output> outputs
                      send(topic, send_message.to, send_message.message);
                    },
                    [&](gossip::DisconnectPeer& disconnect) {
+                     if (mode_ == gossip::Mode::V035) {
+                       disconnect_v035(topic, disconnect.peer);
+                       return;
+                     }
                      auto out = entry->out.find(disconnect.peer);
                      if (out == entry->out.end()) return;
                      out->second->closed = true;
@@ -159,6 +153,10 @@ void GossipDriver::apply(const Topic& topic, std::vector<gossip::Output> outputs
 }
 
 void GossipDriver::send(const Topic& topic, const NodeId& to, const gossip::Message& message) {
+  if (mode_ == gossip::Mode::V035) {
+    send_v035(topic, to, message);
+    return;
+  }
   auto entry = topics_.at(topic);
   auto frame = gossip::encode_frame_v101(message, config_.max_message_size);
   if (!frame) return;  // the cores size their messages to fit; nothing else can be done here
@@ -194,7 +192,10 @@ net::Awaitable<Result<net::ConnectionHandle>> GossipDriver::connection(NodeId pe
   auto connected = co_await std::move(connecting);
   if (!connected) co_return Unexpected{connected.error()};
   adopt(*connected);
-  asio::co_spawn(transport_.executor(), serve(*connected), asio::detached);
+  // In 0.35 the dialer's writer opens the one stream and reads it (write_loop_v035).
+  if (mode_ == gossip::Mode::V101) {
+    asio::co_spawn(transport_.executor(), serve(*connected), asio::detached);
+  }
   co_return *connected;
 }
 
@@ -203,18 +204,22 @@ void GossipDriver::adopt(const net::ConnectionHandle& connection) {
   connections_[connection->remote_id()].push_back(connection);
 }
 
-// Both ends of a connection open streams on it: accept the peer's until the connection is gone,
-// then forget it; without any connection left the peer is disconnected for every topic.
+// Both ends of a connection open uni streams on it: accept the peer's until the connection is
+// gone, then forget it.
 net::Awaitable<void> GossipDriver::serve(net::ConnectionHandle connection) {
-  const NodeId remote = connection->remote_id();
   for (;;) {
-    auto accepting = connection->accept_bi();
+    auto accepting = connection->accept_uni();
     auto stream = co_await std::move(accepting);
     if (!stream || stopped_) break;
     asio::co_spawn(transport_.executor(), read_loop(connection, *stream), asio::detached);
   }
+  forget(connection);
+}
+
+void GossipDriver::forget(const net::ConnectionHandle& connection) {
+  const NodeId remote = connection->remote_id();
   auto found = connections_.find(remote);
-  if (found == connections_.end()) co_return;
+  if (found == connections_.end()) return;
   std::erase(found->second, connection);
   if (found->second.empty()) {
     connections_.erase(found);
@@ -223,6 +228,7 @@ net::Awaitable<void> GossipDriver::serve(net::ConnectionHandle connection) {
 }
 
 void GossipDriver::drop_peer(const NodeId& peer) {
+  close_link(peer, false);
   for (auto& [topic, entry] : topics_) {
     if (auto out = entry->out.find(peer); out != entry->out.end()) {
       out->second->closed = true;
@@ -274,7 +280,7 @@ net::Awaitable<void> GossipDriver::write_loop(Topic topic, NodeId peer,
   if (!connected) {
     status = Unexpected{connected.error()};
   } else {
-    auto opening = (*connected)->open_bi();
+    auto opening = (*connected)->open_uni();
     auto opened = co_await std::move(opening);
     if (!opened) {
       status = Unexpected{opened.error()};
@@ -314,6 +320,11 @@ void GossipDriver::shutdown() {
   if (stopped_) return;
   for (auto& [topic, entry] : topics_) apply(topic, entry->state->quit(now_micros()));
   stopped_ = true;
+  for (auto& [peer, outbox] : links_) {  // 0.35: flush the Disconnects, then finish
+    outbox->closed = true;
+    outbox->wake.notify_all();
+  }
+  links_.clear();
   for (auto& [topic, entry] : topics_) {
     for (auto& [peer, outbox] : entry->out) {
       outbox->closed = true;  // flush the Disconnects, then finish

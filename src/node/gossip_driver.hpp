@@ -1,8 +1,12 @@
 // GossipDriver: runs the sans-IO gossip cores (gossip/topic_state.hpp, one TopicState per joined
-// topic) over the node's net::Transport, in iroh-gossip 0.101's transport layout: one connection
-// per peer on the gossip ALPN, one stream per (direction, topic) that opens with
-// StreamHeader{topic}, then u32 big-endian length frames around postcard topic::Messages
-// (docs/gossip.md, "Driver"). It dials peers by node id with the addresses it knows (bootstrap
+// topic) over the node's net::Transport, in one of iroh-gossip's two transport layouts
+// (docs/gossip.md, "Driver"), always one connection per peer on the gossip ALPN:
+// - Mode::V101 (iroh-gossip 0.101, p2panda 0.7; the default): one unidirectional stream per
+//   (direction, topic) that opens with StreamHeader{topic}, then u32 big-endian length frames
+//   around postcard topic::Messages, and FIN after a Disconnect;
+// - Mode::V035 (iroh-gossip 0.35, for its npm node): one bidirectional stream per connection that
+//   the dialer opens and writes first, shared by all topics, every frame a ProtoMessage{topic,
+//   message}; it ends (FIN) when no topic uses the peer any more. It dials peers by node id with the addresses it knows (bootstrap
 // peers, and PeerData learnt from gossip), feeds the cores' timers, and reports neighbours and
 // delivered broadcasts through callbacks. Node thread only.
 #pragma once
@@ -31,6 +35,8 @@ class GossipDriver {
  public:
   GossipDriver(net::Transport& transport, Bytes alpn, gossip::TopicConfig config,
                std::uint64_t seed, GossipCallbacks callbacks);
+  GossipDriver(net::Transport& transport, Bytes alpn, gossip::Mode mode,
+               gossip::TopicConfig config, std::uint64_t seed, GossipCallbacks callbacks);
   ~GossipDriver();
 
   void start();  // registers the ALPN
@@ -62,15 +68,27 @@ class GossipDriver {
   net::Awaitable<void> serve(net::ConnectionHandle connection);
   net::Awaitable<void> read_loop(net::ConnectionHandle connection, net::StreamHandle stream);
   void adopt(const net::ConnectionHandle& connection);
+  // Forgets an ended connection; without any left, the peer is disconnected for every topic.
+  void forget(const net::ConnectionHandle& connection);
+
+  // Mode::V035 (gossip_driver_v035.cpp): one shared stream per peer.
+  void send_v035(const Topic& topic, const NodeId& to, const gossip::Message& message);
+  void disconnect_v035(const Topic& topic, const NodeId& peer);
+  void close_link(const NodeId& peer, bool flush);
+  net::Awaitable<void> write_loop_v035(NodeId peer, std::shared_ptr<Outbox> outbox);
+  net::Awaitable<void> accept_v035(net::ConnectionHandle connection);
+  net::Awaitable<void> read_loop_v035(net::ConnectionHandle connection, net::StreamHandle stream);
 
   net::Transport& transport_;
   Bytes alpn_;
+  gossip::Mode mode_;
   gossip::TopicConfig config_;
   std::uint64_t seed_;
   GossipCallbacks callbacks_;
   std::map<NodeId, net::PeerAddress> book_;
   std::map<NodeId, std::vector<net::ConnectionHandle>> connections_;
   std::map<Topic, std::shared_ptr<TopicEntry>> topics_;
+  std::map<NodeId, std::shared_ptr<Outbox>> links_;  // V035: the shared stream to each peer
   bool stopped_ = false;
 };
 

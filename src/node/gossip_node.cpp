@@ -13,8 +13,15 @@ constexpr std::array<std::uint8_t, 32> kSyncTopicMix = {
     253, 6,  251, 217, 173, 228, 215, 244, 130, 181, 150, 142, 220, 244, 49, 219,
     35,  94, 163, 197, 229, 93,  143, 227, 97,  61,  38,  202, 63,  250, 26, 233};
 
-// iroh_gossip::ALPN, mixed with the network id as p2panda-net's gossip manager does.
-constexpr std::string_view kGossipProtocol = "/iroh-gossip/1";
+// The gossip ALPN of each mode. V101: iroh_gossip::ALPN ("/iroh-gossip/1"), mixed with the
+// network id as p2panda-net 0.7's gossip manager does (gossip/actors/manager.rs). V035: iroh-gossip
+// 0.35's plain ALPN, as a 0.35 node (the npm @number0/iroh 0.35 one) offers it, unmixed.
+Bytes gossip_alpn(gossip::Mode mode, const NetworkId& network) {
+  if (mode == gossip::Mode::V035) {
+    return Bytes(gossip::kAlpnV035.begin(), gossip::kAlpnV035.end());
+  }
+  return protocol_alpn(gossip::kAlpnV101, network);
+}
 
 std::uint64_t random_seed() {
   std::random_device device;
@@ -37,10 +44,10 @@ Topic sync_overlay_topic(const Topic& topic) {
 }
 
 NodeGossip::NodeGossip(net::Transport& transport, const PrivateKey& key, const NetworkId& network,
-                       node::SyncManager& sync)
+                       node::SyncManager& sync, gossip::Mode mode)
     : key_(key),
       sync_(sync),
-      driver_(transport, protocol_alpn(kGossipProtocol, network), gossip::TopicConfig{},
+      driver_(transport, gossip_alpn(mode, network), mode, gossip::TopicConfig{},
               random_seed(),
               node::GossipCallbacks{
                   .neighbor = [this](const Topic& topic, const NodeId& peer,

@@ -37,8 +37,9 @@ struct GossipCounters {
 
 class NodeGossip {
  public:
+  // mode: V101 (p2panda 0.7) or V035 (iroh-gossip 0.35 peers; see NodeConfig::gossip_mode).
   NodeGossip(net::Transport& transport, const PrivateKey& key, const NetworkId& network,
-             node::SyncManager& sync);
+             node::SyncManager& sync, gossip::Mode mode);
   void start();
 
   // The sync overlay of a followed topic.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the interop and netns tests need, at most once per build directory:
 #   - Node.js >= 20.3 and npm (for iroh_peer.mjs; @number0/iroh 1.1.0 declares node >= 20.3),
-#   - the npm packages of package-lock.json into tests/interop/node_modules,
+#   - the npm packages of package-lock.json into tests/interop/node_modules (@number0/iroh 1.1.0,
+#     and 0.35.0 aliased as iroh035 for the gossip test),
 #   - iproute2 (ip netns, veth) and nftables (packet loss).
 # Usage: install_deps.sh STAMP_DIR. Run as root (CI is root; network namespaces need it anyway).
 #
@@ -46,7 +47,10 @@ node -e 'const [a, b] = process.versions.node.split(".").map(Number);
 # installed module no longer loads.
 lock_sum="$(cat "$here/package.json" "$here/package-lock.json" | sha256sum | cut -d' ' -f1)"
 stamp="$stamp_dir/interop-npm.stamp"
-loads() { (cd "$here" && node -e 'require("@number0/iroh/index.js")') 2>/dev/null; }
+# Both iroh versions: 1.1.0, and 0.35.0 under the npm alias "iroh035" (the iroh-gossip 0.35 peer).
+loads() {
+  (cd "$here" && node -e 'require("@number0/iroh/index.js"); require("iroh035/index.js")') 2>/dev/null
+}
 if [ "$(cat "$stamp" 2>/dev/null)" = "$lock_sum" ] && loads; then
   echo "install_deps: node $node_version, npm packages up to date ($stamp)"
   exit 0
@@ -57,6 +61,6 @@ fi
 start=$(date +%s%N)
 npm install --prefix "$here" --no-save --no-audit --no-fund >&2 ||
   die "npm install in $here failed (is the npm registry reachable?)"
-loads || die "npm install finished but @number0/iroh does not load (native binary missing?)"
+loads || die "npm install finished but @number0/iroh or iroh035 does not load (native binary missing?)"
 echo "$lock_sum" >"$stamp"
 echo "install_deps: node $node_version, npm install took $(( ($(date +%s%N) - start) / 1000000 )) ms"
