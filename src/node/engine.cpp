@@ -5,6 +5,7 @@
 #include "net/quic_transport.hpp"
 #include "node/gossip_node.hpp"
 #include "node/sync_manager.hpp"
+#include "node/topic_discovery.hpp"
 #include "stream/ingest.hpp"
 
 namespace p2panda::detail {
@@ -43,11 +44,17 @@ Result<std::shared_ptr<NodeEngine>> NodeEngine::create(NodeConfig config) {
   // The discovery manager hands bootstrap peers, remembered peers and mDNS finds to add_peer.
   engine->discovery_ =
       std::make_unique<node::DiscoveryManager>(*engine, engine->discovery_counters_);
+  // Confidential topic discovery walks the address book the discovery manager fills, sharing
+  // the transport info it signs.
+  engine->topic_discovery_ =
+      std::make_unique<node::TopicDiscovery>(*engine, engine->discovery_counters_);
   // On the node thread; mDNS that cannot start (the port taken without SO_REUSEPORT, say)
   // leaves the node without mDNS rather than without a node.
   asio::post(engine->executor_, [weak = std::weak_ptr(engine)] {
     auto self = weak.lock();
-    if (self && !self->is_shut_down()) (void)self->discovery_->start();
+    if (!self || self->is_shut_down()) return;
+    (void)self->discovery_->start();
+    if (self->discovery_->own_info()) self->topic_discovery_->start(*self->discovery_->own_info());
   });
   return engine;
 }
@@ -109,6 +116,7 @@ Result<std::shared_ptr<TopicStream>> NodeEngine::open(const Topic& topic, Stream
   asio::co_spawn(executor_, watch(stream), asio::detached);
   sync_->follow(topic);
   gossip_->follow(topic);
+  topic_discovery_->topics_changed();
   return stream;
 }
 
@@ -342,6 +350,7 @@ void NodeEngine::shutdown() {
   auto stopped = asio::co_spawn(
       executor_,
       [self]() -> net::Awaitable<void> {
+        self->topic_discovery_->shutdown();
         self->discovery_->shutdown();
         self->gossip_->shutdown();  // its NeighborDowns end sessions before sync shuts down
         self->sync_->shutdown();
@@ -378,6 +387,7 @@ void NodeEngine::shutdown() {
   // manager's retry loop waits on a Signal the manager owns: the manager must outlive them.
   io_.reset();
   sync_.reset();
+  topic_discovery_.reset();
   discovery_.reset();
   store_->close();
 }
