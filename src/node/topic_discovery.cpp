@@ -28,7 +28,9 @@ constexpr std::uint64_t kTimeout = 2;
 constexpr std::uint64_t kBusy = 3;
 
 // 32 bytes from the CSPRNG (libsodium, through Topic::random).
-discovery::SaltHalf random_salt() { return *discovery::SaltHalf::from_bytes(Topic::random().bytes()); }
+discovery::SaltHalf random_salt() {
+  return *discovery::SaltHalf::from_bytes(Topic::random().bytes());
+}
 
 void cut(Session& session, std::uint64_t code, std::string_view reason) {
   if (session.stream) session.stream->abort(code);
@@ -203,7 +205,8 @@ TopicDiscovery::Absorbed TopicDiscovery::absorb(const NodeId& remote,
     if (result.common_topics.empty() || (!fresh && handed_.contains(node))) continue;
     handed_.insert(node);
     net::PeerAddress peer{node, {}};
-    for (const auto& address : info->addresses) peer.addresses.push_back(to_socket_address(address));
+    for (const auto& address : info->addresses)
+      peer.addresses.push_back(to_socket_address(address));
     engine_.add_peer(std::move(peer), PeerDiscovered::Via::Discovery);
   }
   const std::vector<Topic> common(result.common_topics.begin(), result.common_topics.end());

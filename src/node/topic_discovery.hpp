@@ -36,8 +36,8 @@ struct TopicDiscoveryConfig {
   std::chrono::milliseconds session_timeout{5'000};
   // How often the walkers compare our topics with the last seen (besides topics_changed()).
   std::chrono::milliseconds topics_poll{1'000};
-  std::size_t max_incoming = 16;            // Bob sessions at once; more are refused
-  std::size_t max_frame = 1024 * 1024;      // bytes of one frame's payload
+  std::size_t max_incoming = 16;        // Bob sessions at once; more are refused
+  std::size_t max_frame = 1024 * 1024;  // bytes of one frame's payload
   discovery::MessageLimits limits;
   discovery::WalkerConfig walker;
 };

@@ -98,7 +98,8 @@ net::Awaitable<Result<void>> fake_alice(std::shared_ptr<net::Transport> transpor
   auto opening = (*connection)->open_bi();
   auto stream = co_await std::move(opening);
   if (!stream) co_return Unexpected{stream.error()};
-  discovery::PsiAlice alice(std::move(topics), *discovery::SaltHalf::from_bytes(Topic::random().bytes()),
+  discovery::PsiAlice alice(std::move(topics),
+                            *discovery::SaltHalf::from_bytes(Topic::random().bytes()),
                             [infos](const std::set<Topic>&) { return infos; });
   auto first = alice.start();
   if (!first) co_return Unexpected{first.error()};
@@ -159,7 +160,8 @@ TEST_P(TopicDiscoveryNodes, InfosWithBadSignaturesAreRefused) {
                                   {y.public_key(), discovery::encode_transport_info(valid)}};
 
   net::PeerAddress target{node.id(), {}};
-  for (const auto& text : node.addresses()) target.addresses.push_back(*net::parse_socket_address(text));
+  for (const auto& text : node.addresses())
+    target.addresses.push_back(*net::parse_socket_address(text));
   const Bytes alpn = protocol_alpn("p2panda/confidential_discovery/v1", node.network_id());
   auto session = fake_alice(transport, target, alpn, {detail::sync_overlay_topic(t)}, infos);
   auto done = asio::co_spawn(transport->executor(), std::move(session), asio::use_future);
