@@ -372,6 +372,7 @@ void NodeEngine::shutdown() {
         for (int i = 0; i < 10'000 && self->publishes_in_flight_ > 0; ++i) {
           co_await asio::post(self->executor_, asio::use_awaitable);
         }
+        self->gossip_->release();  // before the io_context that its connections' timers use dies
       },
       asio::use_future);
   drained.wait_for(std::chrono::seconds(5));

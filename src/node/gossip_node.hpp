@@ -61,6 +61,7 @@ class NodeGossip {
   const GossipCounters& counters() const { return counters_; }
 
   void shutdown();
+  void release() { driver_.release(); }  // GossipDriver::release
 
  private:
   void on_neighbor(const Topic& gossip_topic, const NodeId& peer, bool up);

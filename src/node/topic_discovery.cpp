@@ -113,6 +113,9 @@ void TopicDiscovery::shutdown() {
   stopped_ = true;
   auto sessions = sessions_;
   for (const auto& session : sessions) cut(*session, kFailed, "node shut down");
+  // Their coroutines hold them still; the driver must not keep transport objects past the
+  // executor (the engine destroys the driver after the io_context).
+  sessions_.clear();
   wake_.notify_all();
 }
 
