@@ -117,10 +117,11 @@ using StreamEvent = std::variant<Processed<T>, SyncStarted, SyncEnded, ReplaySta
 // does with its peers: who it learnt about, who is a gossip neighbour for which topic, and the
 // sync sessions per topic and peer. Only events after event_stream() was called are delivered.
 
-// A peer became known: a bootstrap peer, or addresses learnt from gossip.
+// A peer became known: a bootstrap peer, addresses learnt from gossip, mDNS, the address book of an
+// earlier run, or confidential topic discovery (a node sharing one of our topics).
 struct PeerDiscovered {
   NodeId node;
-  enum class Via { Bootstrap, Gossip, Mdns, AddressBook } via = Via::Bootstrap;
+  enum class Via { Bootstrap, Gossip, Mdns, AddressBook, Discovery } via = Via::Bootstrap;
 };
 // A peer entered (NeighborUp) or left (NeighborDown) the gossip overlay's active view of a
 // topic. `ephemeral` tells the ephemeral-message overlay of the topic from the one that selects

@@ -138,6 +138,13 @@ struct DiscoveryMetrics {
   std::uint64_t mdns_refused = 0;    // announcements whose signature did not verify
   std::uint64_t mdns_bytes_sent = 0;  // summed over the mDNS interfaces
   std::uint64_t mdns_bytes_received = 0;
+  // Confidential topic discovery (both roles): sessions run and those that failed (timeouts,
+  // unreachable nodes, protocol errors), transport infos received that were new or newer than
+  // ours, and infos refused because their signature did not verify (or did not decode).
+  std::uint64_t topic_sessions = 0;
+  std::uint64_t topic_sessions_failed = 0;
+  std::uint64_t infos_learnt = 0;
+  std::uint64_t infos_refused = 0;
 };
 
 class Node {

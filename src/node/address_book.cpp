@@ -97,4 +97,34 @@ Result<std::vector<net::PeerAddress>> AddressBook::dialable() {
   return out;
 }
 
+Result<void> AddressBook::set_topics(const PublicKey& node, std::span<const Topic> topics) {
+  return store_.transact([&](store::StoreWriter& writer) -> Result<void> {
+    auto existing = writer.node(node);
+    if (!existing) return Unexpected{existing.error()};
+    if (!*existing) return {};  // topics hang off a node row (foreign key)
+    return writer.set_node_topics(node, topics);
+  });
+}
+
+Result<std::map<PublicKey, discovery::TransportInfo>> AddressBook::signed_infos_for(
+    const std::set<Topic>& topics, const std::set<PublicKey>& except, std::size_t limit) {
+  std::map<PublicKey, discovery::TransportInfo> out;
+  for (const auto& topic : topics) {
+    auto records =
+        store_.query([&](store::StoreReader& reader) { return reader.nodes_for_topic(topic); });
+    if (!records) return Unexpected{records.error()};
+    for (const auto& record : *records) {
+      if (out.size() >= limit) return out;
+      if (except.contains(record.node_id) || out.contains(record.node_id) || is_stale(record)) {
+        continue;
+      }
+      auto info = discovery::decode_transport_info(record.info);
+      // Trusted bootstrap infos carry no signature and are never passed on.
+      if (!info || !discovery::verify_transport_info(record.node_id, *info)) continue;
+      out.emplace(record.node_id, std::move(*info));
+    }
+  }
+  return out;
+}
+
 }  // namespace p2panda::node

@@ -9,6 +9,9 @@
 // Calls block on the store (short transactions); node thread only.
 #pragma once
 
+#include <map>
+#include <set>
+#include <span>
 #include <vector>
 
 #include "discovery/transport_info.hpp"
@@ -38,6 +41,13 @@ class AddressBook {
   Result<std::optional<discovery::TransportInfo>> info(const PublicKey& node);
   // Every node that is not stale, bootstrap nodes first, as addresses to dial.
   Result<std::vector<net::PeerAddress>> dialable();
+  // Overwrites the topics recorded for `node` (what a discovery session found in common). No-op
+  // when the book does not hold the node. Errors: Store*.
+  Result<void> set_topics(const PublicKey& node, std::span<const Topic> topics);
+  // The signed infos (never trusted bootstrap ones) of nodes that are not stale and are recorded
+  // for at least one of `topics`, except those in `except`; at most `limit`. Errors: Store*.
+  Result<std::map<PublicKey, discovery::TransportInfo>> signed_infos_for(
+      const std::set<Topic>& topics, const std::set<PublicKey>& except, std::size_t limit);
 
  private:
   store::Store& store_;

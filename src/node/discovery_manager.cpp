@@ -32,6 +32,13 @@ std::vector<std::string> mdns_interfaces(const NodeConfig& config) {
 Result<void> DiscoveryManager::start() {
   const auto& config = engine_.config();
   const auto now = Timestamp::now();
+  // Our transport info: the transport's addresses, signed now (a fresh hybrid timestamp each
+  // start, so it replaces whatever the peers remember of us).
+  auto held = book_.info(engine_.id());
+  std::optional<discovery::HybridTimestamp> previous;
+  if (held && *held) previous = (*held)->timestamp;
+  const auto stamp = discovery::HybridTimestamp::next(previous, now.value());
+  own_info_ = discovery::sign_transport_info(engine_.key(), stamp, own_addresses());
   // Bootstrap nodes first, then what earlier runs learnt: each is dialled on its own, so the
   // order only decides who is asked first, never who waits for whom.
   for (const auto& peer : config.bootstrap) {
@@ -49,15 +56,8 @@ Result<void> DiscoveryManager::start() {
   if (!socket) return Unexpected{socket.error()};
   socket_ = std::move(*socket);
 
-  // Our announcement: the transport's addresses, signed now (a fresh hybrid timestamp each
-  // start, so it replaces whatever the peers remember of us).
-  auto held = book_.info(engine_.id());
-  std::optional<discovery::HybridTimestamp> previous;
-  if (held && *held) previous = (*held)->timestamp;
-  const auto stamp = discovery::HybridTimestamp::next(previous, now.value());
-  auto info = discovery::sign_transport_info(engine_.key(), stamp, own_addresses());
-  mdns::Announcement self{engine_.id(),
-                          info.addresses,
+  const auto& info = *own_info_;
+  mdns::Announcement self{engine_.id(), info.addresses,
                           {{std::string(mdns::kUserDataKey), discovery::to_user_data(info)}}};
   auto response = mdns::make_response(mdns::kService, self);
   if (!response) return Unexpected{response.error()};

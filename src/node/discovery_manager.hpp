@@ -31,6 +31,11 @@ struct DiscoveryCounters {
   std::atomic<std::uint64_t> mdns_bytes_received{0};
   std::atomic<std::uint64_t> mdns_refused{0};  // announcements without a valid signature
   std::atomic<bool> mdns_running{false};
+  // Confidential topic discovery (topic_discovery.hpp).
+  std::atomic<std::uint64_t> topic_sessions{0};
+  std::atomic<std::uint64_t> topic_sessions_failed{0};
+  std::atomic<std::uint64_t> infos_learnt{0};
+  std::atomic<std::uint64_t> infos_refused{0};
 };
 
 class DiscoveryManager {
@@ -44,6 +49,9 @@ class DiscoveryManager {
   // A bootstrap node added at run time (Node::insert_bootstrap): into the book, then to sync.
   void insert_bootstrap(const net::PeerAddress& peer);
   void record_connection(const PublicKey& node, bool success);
+  // Our transport info, signed at start() (before mDNS starts, whatever the mDNS mode): what
+  // mDNS announces and topic discovery shares. Nullopt before start().
+  const std::optional<discovery::TransportInfo>& own_info() const { return own_info_; }
   // Closes the socket and stops the timer. REQUIRES: node thread, before the executor dies.
   void shutdown();
 
@@ -61,6 +69,7 @@ class DiscoveryManager {
   std::optional<discovery::mdns::MdnsPacer> pacer_;
   Bytes query_;
   Bytes response_;
+  std::optional<discovery::TransportInfo> own_info_;
   std::set<PublicKey> found_;
   std::map<PublicKey, discovery::mdns::Announcement> last_seen_;  // verified, per node
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -5,6 +5,7 @@
 #include "net/quic_transport.hpp"
 #include "node/gossip_node.hpp"
 #include "node/sync_manager.hpp"
+#include "node/topic_discovery.hpp"
 #include "stream/ingest.hpp"
 
 namespace p2panda::detail {
@@ -44,11 +45,17 @@ Result<std::shared_ptr<NodeEngine>> NodeEngine::create(NodeConfig config) {
   // The discovery manager hands bootstrap peers, remembered peers and mDNS finds to add_peer.
   engine->discovery_ =
       std::make_unique<node::DiscoveryManager>(*engine, engine->discovery_counters_);
+  // Confidential topic discovery walks the address book the discovery manager fills, sharing
+  // the transport info it signs.
+  engine->topic_discovery_ =
+      std::make_unique<node::TopicDiscovery>(*engine, engine->discovery_counters_);
   // On the node thread; mDNS that cannot start (the port taken without SO_REUSEPORT, say)
   // leaves the node without mDNS rather than without a node.
   asio::post(engine->executor_, [weak = std::weak_ptr(engine)] {
     auto self = weak.lock();
-    if (self && !self->is_shut_down()) (void)self->discovery_->start();
+    if (!self || self->is_shut_down()) return;
+    (void)self->discovery_->start();
+    if (self->discovery_->own_info()) self->topic_discovery_->start(*self->discovery_->own_info());
   });
   return engine;
 }
@@ -112,6 +119,7 @@ Result<std::shared_ptr<TopicStream>> NodeEngine::open(const Topic& topic, Stream
   asio::co_spawn(executor_, watch(stream), asio::detached);
   sync_->follow(topic);
   gossip_->follow(topic);
+  topic_discovery_->topics_changed();
   return stream;
 }
 
@@ -345,6 +353,7 @@ void NodeEngine::shutdown() {
   auto stopped = asio::co_spawn(
       executor_,
       [self]() -> net::Awaitable<void> {
+        self->topic_discovery_->shutdown();
         self->discovery_->shutdown();
         self->gossip_->shutdown();  // its NeighborDowns end sessions before sync shuts down
         self->sync_->shutdown();
@@ -366,6 +375,7 @@ void NodeEngine::shutdown() {
         for (int i = 0; i < 10'000 && self->publishes_in_flight_ > 0; ++i) {
           co_await asio::post(self->executor_, asio::use_awaitable);
         }
+        self->gossip_->release();  // before the io_context that its connections' timers use dies
       },
       asio::use_future);
   drained.wait_for(std::chrono::seconds(5));
@@ -381,6 +391,7 @@ void NodeEngine::shutdown() {
   // manager's retry loop waits on a Signal the manager owns: the manager must outlive them.
   io_.reset();
   sync_.reset();
+  topic_discovery_.reset();
   discovery_.reset();
   store_->close();
 }

@@ -24,6 +24,7 @@
 namespace p2panda::node {
 class SyncManager;
 class DiscoveryManager;
+class TopicDiscovery;
 }
 
 namespace p2panda::detail {
@@ -105,6 +106,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   std::unique_ptr<node::SyncManager> sync_;
   node::DiscoveryCounters discovery_counters_;
   std::unique_ptr<node::DiscoveryManager> discovery_;
+  std::unique_ptr<node::TopicDiscovery> topic_discovery_;
   std::unique_ptr<NodeGossip> gossip_;
 
   struct TopicState {

@@ -54,6 +54,9 @@ class GossipDriver {
   std::vector<NodeId> neighbors(const Topic& topic) const;
   // Quits every topic (Disconnect to the neighbours) and stops all loops.
   void shutdown();
+  // Drops the connections it holds: their objects must not outlive the transport's executor (a
+  // simulated connection's timers belong to it). Call after shutdown(), before the executor goes.
+  void release() { connections_.clear(); }
 
  private:
   struct Outbox;

@@ -168,6 +168,13 @@ void NodeGossip::emit(const SystemEvent& event) {
   prune_and_each(events_, [&](EventInbox& inbox) { inbox.mailbox.push(event); });
 }
 
+std::set<Topic> NodeGossip::joined_topics() const {
+  std::set<Topic> out;
+  for (const auto& [overlay, topic] : sync_topics_) out.insert(overlay);
+  for (const auto& [topic, inboxes] : ephemeral_) out.insert(topic);
+  return out;
+}
+
 std::vector<NodeId> NodeGossip::sync_neighbors(const Topic& topic) const {
   return driver_.neighbors(sync_overlay_topic(topic));
 }

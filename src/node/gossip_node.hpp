@@ -54,11 +54,15 @@ class NodeGossip {
   std::shared_ptr<EventInbox> subscribe_events();
   void emit(const SystemEvent& event);
 
+  // Every gossip topic id joined: sync overlays and ephemeral topics (what confidential topic
+  // discovery calls our topics, docs/discovery.md).
+  std::set<Topic> joined_topics() const;
   // Gossip neighbours of a topic's sync overlay (tests, tools).
   std::vector<NodeId> sync_neighbors(const Topic& topic) const;
   const GossipCounters& counters() const { return counters_; }
 
   void shutdown();
+  void release() { driver_.release(); }  // GossipDriver::release
 
  private:
   void on_neighbor(const Topic& gossip_topic, const NodeId& peer, bool up);

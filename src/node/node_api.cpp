@@ -58,7 +58,11 @@ DiscoveryMetrics Node::discovery_metrics() const {
   const auto& counters = engine_->discovery_counters();
   return DiscoveryMetrics{counters.mdns_running.load(), counters.peers_found.load(),
                           counters.mdns_refused.load(), counters.mdns_bytes_sent.load(),
-                          counters.mdns_bytes_received.load()};
+                          counters.mdns_bytes_received.load(),
+                          counters.topic_sessions.load(),
+                          counters.topic_sessions_failed.load(),
+                          counters.infos_learnt.load(),
+                          counters.infos_refused.load()};
 }
 void Node::shutdown() { engine_->shutdown(); }
 
