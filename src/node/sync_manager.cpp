@@ -222,9 +222,12 @@ net::Awaitable<void> SyncManager::accept(net::ConnectionHandle connection,
 bool SyncManager::claim_incoming(const std::shared_ptr<Session>& session) {
   auto found = sessions_.find({session->remote, session->topic});
   if (found != sessions_.end()) {
-    // Both dialled: the session started by the lower node id wins, on both sides alike. An
-    // incoming session replacing an accepted one means the peer gave up on the old one.
-    if (found->second->initiator && engine_.id() < session->remote) return false;
+    // Both dialled at once (ours still in its handshake): the session started by the lower node
+    // id wins, on both sides alike. Otherwise the peer gave up on the old session, or restarted
+    // and cannot know it (a SIGKILLed node says nothing, and our connection to it stays up until
+    // its idle timeout): the new session replaces the old one rather than being refused.
+    const bool racing = found->second->initiator && !found->second->handshaken;
+    if (racing && engine_.id() < session->remote) return false;
     end(*found->second, Error(Errc::HandshakeRejected, "replaced by the peer's session"));
   }
   sessions_[{session->remote, session->topic}] = session;

@@ -97,7 +97,14 @@ int run(const Options& options) {
   const bool ok =
       finished.wait_for(std::chrono::seconds(options.timeout_s)) == std::future_status::ready;
   if (!ok) emit({{"event", "error"}, {"message", "timed out waiting for the expected broadcast"}});
-  asio::post(transport->executor(), asio::use_future([&] { driver->shutdown(); })).get();
+  asio::post(transport->executor(), asio::use_future([&] {
+    driver->shutdown();
+    driver->release();
+  })).get();
+  // The endpoint thread first (its parked coroutines, the driver's tick among them, die with
+  // it), then the driver they point to; the other order is a use-after-free (ASan).
+  transport.reset();
+  driver.reset();
   return ok ? 0 : 1;
 }
 
