@@ -58,9 +58,11 @@ struct Net {
       io.run();
     });
   }
-  ~Net() {
+  ~Net() { stop(); }
+  // Drivers must not die while the io thread may still resume their coroutines: stop it first.
+  void stop() {
     io.stop();
-    thread.join();
+    if (thread.joinable()) thread.join();
   }
   template <class F>
   void run(F f) {
@@ -106,6 +108,11 @@ TEST_P(GossipLayout, ThreeDriversJoinAndBroadcastBothWays) {
   Net net;
   Log log;
   Peer a, b, c;
+  // Destroyed before the peers (declared after them), also when an assertion returns early.
+  struct StopFirst {
+    Net& net;
+    ~StopFirst() { net.stop(); }
+  } stop_first{net};
   add_driver(net, a, GetParam(), log, 1);
   add_driver(net, b, GetParam(), log, 2);
   add_driver(net, c, GetParam(), log, 3);
@@ -135,7 +142,10 @@ TEST_P(GossipLayout, ThreeDriversJoinAndBroadcastBothWays) {
     EXPECT_EQ(log.count(c.id(), text("from c")), 0u) << "delivered to its own sender";
   }
   net.run([&] {
-    for (Peer* p : {&a, &b, &c}) p->driver->shutdown();
+    for (Peer* p : {&a, &b, &c}) {
+      p->driver->shutdown();
+      p->driver->release();
+    }
   });
 }
 
