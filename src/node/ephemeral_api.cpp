@@ -3,46 +3,12 @@
 #include <future>
 
 #include "node/engine.hpp"
+#include "node/on_node.hpp"
 #include "node/gossip_node.hpp"
 
 namespace p2panda {
 namespace detail {
 namespace {
-
-Unexpected shut_down() { return fail(Errc::NodeShutDown, "the node was shut down"); }
-
-// co_spawn's completion needs a default-constructible value, which Result<T> is not.
-template <class T>
-net::Awaitable<std::optional<Result<T>>> as_optional(net::Awaitable<Result<T>> inner) {
-  co_return co_await std::move(inner);
-}
-
-// Runs `body` on the node thread (g++ 12: every awaitable built in a named local first).
-template <class T>
-Awaitable<Result<T>> on_node(std::shared_ptr<NodeEngine> engine, net::Awaitable<Result<T>> body) {
-  if (engine->is_shut_down()) co_return shut_down();
-  auto task = as_optional<T>(std::move(body));
-  auto spawned = asio::co_spawn(engine->executor(), std::move(task), asio::use_awaitable);
-  auto result = co_await std::move(spawned);
-  if (!result) co_return shut_down();
-  co_return std::move(*result);
-}
-
-// REQUIRES: not on the node thread.
-template <class T>
-Result<T> on_node_blocking(const std::shared_ptr<NodeEngine>& engine,
-                           net::Awaitable<Result<T>> body) {
-  if (engine->is_shut_down()) return shut_down();
-  auto task = as_optional<T>(std::move(body));
-  auto future = asio::co_spawn(engine->executor(), std::move(task), asio::use_future);
-  try {
-    auto result = future.get();
-    if (!result) return shut_down();
-    return std::move(*result);
-  } catch (const std::exception&) {
-    return shut_down();  // the node's thread stopped before answering
-  }
-}
 
 net::Awaitable<Result<bool>> publish_task(std::shared_ptr<NodeEngine> engine, Topic topic,
                                           Bytes body) {
