@@ -30,7 +30,7 @@ T filled(std::uint8_t byte) {
   return T(bytes);
 }
 
-const MessageLimits kLimits{.max_topics = 16, .max_nodes = 16, .max_transport_info_bytes = 64};
+const MessageLimits kLimits{.max_topics = 16, .max_nodes = 16, .transport_info = {4, 64}};
 
 void check_message(ByteSpan payload) {
   auto message = decode_psi_hash(payload, kLimits);
@@ -76,8 +76,8 @@ void feed(Machine& machine, const std::vector<ByteSpan>& payloads,
 }
 
 TransportInfos share(const std::set<Topic>& common) {
-  TransportInfos infos{{filled<NodeId>(0xee), Bytes{1, 2, 3}}};
-  for (const auto& topic : common) infos[NodeId(topic.array())] = Bytes{};
+  TransportInfos infos{{filled<NodeId>(0xee), TransportInfo{{1, 2}, {}, "r", {}}}};
+  for (const auto& topic : common) infos[NodeId(topic.array())] = TransportInfo{};
   return infos;
 }
 

@@ -145,7 +145,7 @@ Result<TransportInfo> verified_info(const Announcement& announcement) {
   }
   auto user = parse_user_data(*found->second);
   if (!user) return Unexpected{user.error()};
-  TransportInfo info{user->timestamp, announcement.addresses, user->signature};
+  TransportInfo info{user->timestamp, announcement.addresses, user->relay_url, user->signature};
   if (auto ok = verify_transport_info(announcement.node, info); !ok) {
     return Unexpected{ok.error()};
   }

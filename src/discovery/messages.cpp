@@ -20,10 +20,10 @@ enum Variant : std::uint64_t {
 };
 
 constexpr std::size_t kIdLength = 32;
-// The fewest bytes a set element (0x20 + 32) and a map entry (id, then a blob of at least its
-// length byte) take, so a hostile count is refused before anything is allocated.
+// The fewest bytes a set element (0x20 + 32) and a map entry (id, then a transport info) take, so
+// a hostile count is refused before anything is allocated.
 constexpr std::size_t kMinSetElement = 1 + kIdLength;
-constexpr std::size_t kMinMapEntry = 1 + kIdLength + 1;
+constexpr std::size_t kMinMapEntry = 1 + kIdLength + kMinTransportInfoBytes;
 
 Unexpected error(Errc code, std::size_t at, const std::string& what) {
   return fail(code, "discovery message: " + what + " at offset " + std::to_string(at));
@@ -90,15 +90,8 @@ Result<TransportInfos> read_transport_infos(Reader& reader, std::size_t payload_
     if (!infos.empty() && !(infos.rbegin()->first < node)) {
       return error(Errc::PostcardNonCanonical, at, "node id out of order or repeated");
     }
-    const std::size_t info_at = reader.offset();
-    P2PANDA_TRY(info, reader.bytes());
-    if (info.size() > limits.max_transport_info_bytes) {
-      return error(Errc::PostcardInvalidValue, info_at,
-                   "transport info of " + std::to_string(info.size()) +
-                       " bytes exceeds the limit of " +
-                       std::to_string(limits.max_transport_info_bytes));
-    }
-    infos.emplace_hint(infos.end(), node, Bytes(info.begin(), info.end()));
+    P2PANDA_TRY(info, read_transport_info(reader, node, limits.transport_info));
+    infos.emplace_hint(infos.end(), node, std::move(info));
   }
   return infos;
 }
@@ -151,7 +144,10 @@ struct Encoder {
   }
   void operator()(const Nodes& m) const {
     writer.varint(kNodes).varint(m.transport_infos.size());
-    for (const auto& [node, info] : m.transport_infos) writer.bytes(node.bytes()).bytes(info);
+    for (const auto& [node, info] : m.transport_infos) {
+      writer.bytes(node.bytes());
+      write_transport_info(writer, node, info);
+    }
   }
 };
 

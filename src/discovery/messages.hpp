@@ -5,9 +5,8 @@
 // Layouts, sources and what is still open: docs/discovery.md.
 //
 // Salt halves are [u8; 32] (32 raw bytes); hashed topics and node ids are p2panda Topic and
-// PublicKey (length 0x20 + 32 bytes). A transport info is carried as an opaque length-prefixed
-// blob for now: its exact serde form (iroh-base's EndpointAddr inside p2panda's
-// AuthenticatedTransportInfo) is not pinned down yet, so Nodes is not byte-compatible with p2panda.
+// PublicKey (length 0x20 + 32 bytes). A transport info is p2panda's AuthenticatedTransportInfo in
+// postcard (discovery/transport_info_wire.hpp), so every message is byte-compatible with p2panda.
 //
 // Decoding is strict and bounded: unknown variants, trailing bytes, non-minimal varints, ids that
 // are not 32 bytes, repeated set elements, map keys out of order or repeated, and sets, maps or
@@ -25,6 +24,8 @@
 #include <string_view>
 #include <variant>
 
+#include "discovery/transport_info_wire.hpp"
+
 namespace p2panda::discovery {
 
 // One side's 32 random bytes of the session salt. Comes from the caller's CSPRNG.
@@ -40,8 +41,8 @@ class HashedTopic : public FixedBytes<HashedTopic, 32> {
 };
 
 using HashedTopics = std::set<HashedTopic>;
-// Node id -> the node's transport info, an opaque blob (see above).
-using TransportInfos = std::map<NodeId, Bytes>;
+// Node id -> the node's signed transport info (not verified by the decoder: the caller does).
+using TransportInfos = std::map<NodeId, TransportInfo>;
 
 // [0] A -> B: Alice opens with her salt half.
 struct AliceSaltHalf {
@@ -74,7 +75,7 @@ using PsiHashMessage =
 struct MessageLimits {
   std::size_t max_topics = 1024;
   std::size_t max_nodes = 1024;
-  std::size_t max_transport_info_bytes = 16 * 1024;
+  TransportInfoLimits transport_info;
 };
 
 // The postcard payload. Deterministic: sets and maps in ascending byte order.
@@ -86,7 +87,8 @@ Bytes encode_psi_hash(const PsiHashMessage& message);
 //   PostcardNonCanonical: a non-minimal varint; Nodes keys out of order or repeated.
 //   PostcardOverflow: a varint beyond 64 bits.
 //   PostcardInvalidValue: an unknown variant, an id or hashed topic that is not 32 bytes, a
-//     repeated hashed topic, or a set, map or transport info over `limits`.
+//     repeated hashed topic, a set or map over `limits`, or a transport info that
+//     read_transport_info refuses.
 //   PostcardTrailingBytes: bytes after the message.
 Result<PsiHashMessage> decode_psi_hash(ByteSpan payload, const MessageLimits& limits = {});
 

@@ -32,8 +32,9 @@ Result<Bytes> nodes_payload(const ShareFn& share, const std::set<Topic>& common,
                   " nodes, more than the limit of " + std::to_string(limits.max_nodes));
   }
   for (const auto& [node, info] : nodes.transport_infos) {
-    if (info.size() > limits.max_transport_info_bytes) {
-      return misuse("transport info of " + node.to_hex() + " exceeds the size limit");
+    if (info.addresses.size() > limits.transport_info.max_addresses ||
+        (info.relay_url && info.relay_url->size() > limits.transport_info.max_relay_url_bytes)) {
+      return misuse("transport info of " + node.to_hex() + " exceeds the limits");
     }
   }
   return encode_psi_hash(nodes);

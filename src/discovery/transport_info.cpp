@@ -59,35 +59,48 @@ std::string IpPort::to_string() const {
   return out + ":" + std::to_string(port);
 }
 
-// Modelled on p2panda's UnsignedTransportInfo (a CBOR map {"timestamp": [micros, lamport],
-// "addresses": [...]}) with the node id inside the address entry, as p2panda's iroh EndpointAddr
-// carries it. Byte equality with p2panda is not established (docs/discovery.md).
+// serde through ciborium, which is not human-readable: a struct is a map keyed by field names, an
+// enum variant with a value a one-entry map {"Variant": value}, a [u8; N] a CBOR array of N
+// integers (not a byte string), SocketAddr the variant V4 or V6 of [octets, port]. iroh-base 1.0
+// declares TransportAddr's variants Relay, Ip, Custom, so a relay sorts before every IP address.
 Bytes signed_bytes(const PublicKey& node, const HybridTimestamp& timestamp,
-                   std::vector<IpPort> addresses) {
+                   std::vector<IpPort> addresses, const std::optional<std::string>& relay_url) {
   normalise(addresses);
   cbor::Writer out;
   out.map(2).text("timestamp").array(2).uint(timestamp.micros).uint(timestamp.lamport);
-  out.text("addresses").array(1).map(2).text("id").bytes(node.bytes()).text("addrs");
-  out.array(addresses.size());
-  for (const auto& address : addresses) out.text(address.to_string());
+  out.text("addresses").array(1).map(1).text("Iroh").map(2).text("id").array(32);
+  for (const auto byte : node.bytes()) out.uint(byte);
+  out.text("addrs").array(addresses.size() + (relay_url ? 1 : 0));
+  if (relay_url) out.map(1).text("Relay").text(*relay_url);
+  for (const auto& address : addresses) {
+    const auto ip = ip_bytes(address);
+    out.map(1).text("Ip").map(1).text(ip.size() == 4 ? "V4" : "V6").array(2).array(ip.size());
+    for (const auto byte : ip) out.uint(byte);
+    out.uint(address.port);
+  }
   return std::move(out).take();
 }
 
 TransportInfo sign_transport_info(const PrivateKey& key, const HybridTimestamp& timestamp,
-                                  std::vector<IpPort> addresses) {
+                                  std::vector<IpPort> addresses,
+                                  std::optional<std::string> relay_url) {
   normalise(addresses);
-  TransportInfo info{timestamp, addresses, {}};
-  info.signature = key.sign(signed_bytes(key.public_key(), timestamp, std::move(addresses)));
+  TransportInfo info{timestamp, addresses, std::move(relay_url), {}};
+  info.signature = key.sign(signed_bytes(key.public_key(), timestamp, info.addresses,
+                                         info.relay_url));
   return info;
 }
 
 Result<void> verify_transport_info(const PublicKey& node, const TransportInfo& info) {
-  return node.verify(signed_bytes(node, info.timestamp, info.addresses), info.signature);
+  return node.verify(signed_bytes(node, info.timestamp, info.addresses, info.relay_url),
+                     info.signature);
 }
 
 std::string to_user_data(const TransportInfo& info) {
-  return info.signature.to_hex() + "|" + std::to_string(info.timestamp.micros) + "/" +
-         std::to_string(info.timestamp.lamport);
+  std::string out = info.signature.to_hex() + "|" + std::to_string(info.timestamp.micros) + "/" +
+                    std::to_string(info.timestamp.lamport);
+  if (info.relay_url) out += "|" + *info.relay_url;
+  return out;
 }
 
 Result<UserData> parse_user_data(std::string_view text) {
@@ -96,23 +109,32 @@ Result<UserData> parse_user_data(std::string_view text) {
   auto signature = Signature::from_hex(text.substr(0, bar));
   if (!signature) return Unexpected{signature.error()};
   auto rest = text.substr(bar + 1);
-  rest = rest.substr(0, rest.find('|'));  // a relay url may follow; we have no relays
+  std::optional<std::string> relay_url;
+  if (const auto second = rest.find('|'); second != std::string_view::npos) {
+    relay_url = std::string(rest.substr(second + 1));
+    rest = rest.substr(0, second);
+    // p2panda splits on every '|' and accepts two or three parts; a URL cannot hold a bare '|'.
+    if (relay_url->empty() || relay_url->find('|') != std::string::npos) {
+      return fail(Errc::InvalidArgument, "user data: bad relay url part");
+    }
+  }
   const auto slash = rest.find('/');
   if (slash == std::string_view::npos) return fail(Errc::InvalidArgument, "user data: no '/'");
   auto micros = parse_u64(rest.substr(0, slash));
   if (!micros) return Unexpected{micros.error()};
   auto lamport = parse_u64(rest.substr(slash + 1));
   if (!lamport) return Unexpected{lamport.error()};
-  return UserData{*signature, {*micros, *lamport}};
+  return UserData{*signature, {*micros, *lamport}, std::move(relay_url)};
 }
 
 Bytes encode_transport_info(const TransportInfo& info) {
   cbor::Writer out;
-  out.array(3).array(2).uint(info.timestamp.micros).uint(info.timestamp.lamport);
-  out.bytes(info.signature.bytes()).array(info.addresses.size());
+  out.array(info.relay_url ? 4 : 3).array(2).uint(info.timestamp.micros);
+  out.uint(info.timestamp.lamport).bytes(info.signature.bytes()).array(info.addresses.size());
   for (const auto& address : info.addresses) {
     out.array(2).bytes(ip_bytes(address)).uint(address.port);
   }
+  if (info.relay_url) out.text(*info.relay_url);
   return std::move(out).take();
 }
 
@@ -127,7 +149,9 @@ Result<TransportInfo> decode_transport_info(ByteSpan bytes) {
   if (!outer) return Unexpected{outer.error()};
   auto stamp = in.read_array();
   if (!stamp) return Unexpected{stamp.error()};
-  if (auto ok = shape(*outer == 3 && *stamp == 2); !ok) return Unexpected{ok.error()};
+  if (auto ok = shape((*outer == 3 || *outer == 4) && *stamp == 2); !ok) {
+    return Unexpected{ok.error()};
+  }
   auto micros = in.read_uint();
   if (!micros) return Unexpected{micros.error()};
   auto lamport = in.read_uint();
@@ -164,6 +188,11 @@ Result<TransportInfo> decode_transport_info(ByteSpan bytes) {
       address.ip = v6;
     }
     info.addresses.push_back(address);
+  }
+  if (*outer == 4) {
+    auto relay = in.read_text();
+    if (!relay) return Unexpected{relay.error()};
+    info.relay_url = std::string(*relay);
   }
   if (auto end = in.expect_end(); !end) return Unexpected{end.error()};
   return info;

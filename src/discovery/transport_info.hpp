@@ -39,31 +39,42 @@ struct IpPort {
 struct TransportInfo {
   HybridTimestamp timestamp;
   std::vector<IpPort> addresses;  // sorted, no duplicates
+  // The node's home relay as iroh writes it (a URL). We run no relays yet, so ours is always
+  // empty; a p2panda node's may be set, and it is part of what that node signed.
+  std::optional<std::string> relay_url;
   Signature signature;
   friend bool operator==(const TransportInfo&, const TransportInfo&) = default;
 };
 
-// The bytes the signature covers (CBOR; docs/discovery.md): node id, timestamp and the sorted,
-// de-duplicated addresses.
+// The bytes the signature covers: p2panda's UnsignedTransportInfo{timestamp, addresses:
+// [Iroh(EndpointAddr{id: node, addrs: {Relay(url)?, Ip(address)...}})]} as ciborium (serde,
+// not human-readable) writes it. Addresses are sorted and de-duplicated first, as iroh's BTreeSet
+// holds them. Layout and a worked example: docs/discovery.md, "Signed bytes".
 Bytes signed_bytes(const PublicKey& node, const HybridTimestamp& timestamp,
-                   std::vector<IpPort> addresses);
+                   std::vector<IpPort> addresses,
+                   const std::optional<std::string>& relay_url = std::nullopt);
 TransportInfo sign_transport_info(const PrivateKey& key, const HybridTimestamp& timestamp,
-                                  std::vector<IpPort> addresses);
+                                  std::vector<IpPort> addresses,
+                                  std::optional<std::string> relay_url = std::nullopt);
 // Errors: SignatureInvalid when `info` was not signed by `node` (or its addresses changed).
 Result<void> verify_transport_info(const PublicKey& node, const TransportInfo& info);
 
-// mDNS TXT user data, as p2panda writes it: "<signature hex>|<micros>/<lamport>" (an optional
-// third part "|<relay url>" is accepted and ignored: we have no relays yet).
+// mDNS TXT user data, as p2panda writes it: "<signature hex>|<micros>/<lamport>", then
+// "|<relay url>" when the node has a home relay (mDNS records carry no relay, and the relay is
+// part of the signed bytes).
 std::string to_user_data(const TransportInfo& info);
 struct UserData {
   Signature signature;
   HybridTimestamp timestamp;
+  std::optional<std::string> relay_url;
 };
 // Errors: InvalidArgument (wrong number of parts, a bad number), InvalidHex / InvalidLength (the
 // signature).
 Result<UserData> parse_user_data(std::string_view text);
 
-// Storage form (address book rows): CBOR [[micros, lamport], signature, [[ip, port], ...]].
+// Storage form (address book rows): CBOR [[micros, lamport], signature, [[ip, port], ...]], then
+// the relay url as a fourth element when there is one (rows written before relays were
+// kept have three elements and still decode).
 Bytes encode_transport_info(const TransportInfo& info);
 // Errors: Cbor*, InvalidArgument (shape), InvalidLength.
 Result<TransportInfo> decode_transport_info(ByteSpan bytes);

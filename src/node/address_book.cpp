@@ -28,7 +28,7 @@ bool is_stale(const store::NodeRecord& record) {
 }
 
 Result<void> AddressBook::insert_bootstrap(const net::PeerAddress& peer, Timestamp now) {
-  discovery::TransportInfo trusted{{now.value(), 0}, {}, Signature{}};
+  discovery::TransportInfo trusted{{now.value(), 0}, {}, std::nullopt, Signature{}};
   for (const auto& address : peer.addresses) trusted.addresses.push_back(to_ip_port(address));
   std::sort(trusted.addresses.begin(), trusted.addresses.end());
   return store_.transact([&](store::StoreWriter& writer) -> Result<void> {

@@ -169,16 +169,19 @@ std::optional<net::PeerAddress> TopicDiscovery::address_of(const NodeId& node) {
 discovery::ShareFn TopicDiscovery::share_with(const NodeId& remote) {
   return [this, remote](const std::set<Topic>& common) {
     discovery::TransportInfos out;
-    if (own_) out.emplace(engine_.id(), discovery::encode_transport_info(*own_));
+    if (own_) out.emplace(engine_.id(), *own_);
     if (common.empty()) return out;
     // Only nodes the book records for a topic we share with this remote: never the whole book,
     // never the remote itself, never trusted (unsigned) bootstrap infos.
     auto infos = book_.signed_infos_for(common, {engine_.id(), remote},
                                         config_.limits.max_nodes - out.size());
     if (!infos) return out;
+    const auto& limits = config_.limits.transport_info;
     for (const auto& [node, info] : *infos) {
-      auto encoded = discovery::encode_transport_info(info);
-      if (encoded.size() <= config_.limits.max_transport_info_bytes) out.emplace(node, encoded);
+      if (info.addresses.size() <= limits.max_addresses &&
+          (!info.relay_url || info.relay_url->size() <= limits.max_relay_url_bytes)) {
+        out.emplace(node, info);
+      }
     }
     return out;
   };
@@ -188,15 +191,14 @@ TopicDiscovery::Absorbed TopicDiscovery::absorb(const NodeId& remote,
                                                 const discovery::PsiResult& result) {
   Absorbed out;
   const auto now = Timestamp::now();
-  for (const auto& [node, blob] : result.transport_infos) {
+  for (const auto& [node, info] : result.transport_infos) {
     if (node == engine_.id()) continue;
-    auto info = discovery::decode_transport_info(blob);
-    if (!info || !discovery::verify_transport_info(node, *info)) {
+    if (!discovery::verify_transport_info(node, info)) {
       counters_.infos_refused.fetch_add(1);
       continue;
     }
     out.learned.push_back(node);
-    auto update = book_.update(node, *info, now);
+    auto update = book_.update(node, info, now);
     const bool fresh = update && *update == discovery::InfoUpdate::Accept;
     if (fresh) {
       ++out.fresh;
@@ -208,7 +210,7 @@ TopicDiscovery::Absorbed TopicDiscovery::absorb(const NodeId& remote,
     if (result.common_topics.empty() || (!fresh && handed_.contains(node))) continue;
     handed_.insert(node);
     net::PeerAddress peer{node, {}};
-    for (const auto& address : info->addresses)
+    for (const auto& address : info.addresses)
       peer.addresses.push_back(to_socket_address(address));
     engine_.add_peer(std::move(peer), PeerDiscovered::Via::Discovery);
   }

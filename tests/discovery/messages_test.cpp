@@ -53,11 +53,17 @@ TEST(DiscoveryMessages, AliceHashedData) {
   expect_vector(AliceHashedData{{filled<HashedTopic>(0xcc)}}, "020120" + rep("cc", 32));
 }
 
-TEST(DiscoveryMessages, NodesIsAMapOfIdToLengthPrefixedBlob) {
+// The transport info's own layout has its vectors in transport_info_vectors_test.cpp.
+std::string info_hex(std::uint8_t id_byte) {
+  return "0100" "40" + rep("00", 64) + "0100" + rep(to_hex(Bytes{id_byte}), 32) + "00";
+}
+
+TEST(DiscoveryMessages, NodesIsAMapOfIdToTransportInfo) {
   expect_vector(Nodes{}, "0300");
-  const Nodes message{
-      {{filled<NodeId>(0x02), Bytes{}}, {filled<NodeId>(0x01), Bytes{'h', 'e', 'l', 'l', 'o'}}}};
-  expect_vector(message, "030220" + rep("01", 32) + "0568656c6c6f" + "20" + rep("02", 32) + "00");
+  const TransportInfo info{{1, 0}, {}, std::nullopt, {}};
+  const Nodes message{{{filled<NodeId>(0x02), info}, {filled<NodeId>(0x01), info}}};
+  expect_vector(message, "030220" + rep("01", 32) + info_hex(0x01) + "20" + rep("02", 32) +
+                             info_hex(0x02));
 }
 
 TEST(DiscoveryMessages, SetsInAnyOrderDecodeToTheSameMessage) {
@@ -86,24 +92,14 @@ TEST(DiscoveryMessages, RefusesMalformedInput) {
                          "20" +
                          rep("aa", 32) + "20" + rep("aa", 32)),
             Errc::PostcardInvalidValue);  // repeated element
-  EXPECT_EQ(decode_error("0301"
-                         "1f" +
-                         rep("01", 31) + "0000"),
-            Errc::PostcardInvalidValue);
+  EXPECT_EQ(decode_error("0301" "1f" + rep("01", 31) + rep("00", 200)),
+            Errc::PostcardInvalidValue);  // a 31-byte node id
   // Map keys must be strictly ascending, as a BTreeMap writes them.
-  EXPECT_EQ(decode_error("0302"
-                         "20" +
-                         rep("02", 32) +
-                         "00"
-                         "20" +
-                         rep("01", 32) + "00"),
+  EXPECT_EQ(decode_error("0302" "20" + rep("02", 32) + info_hex(0x02) + "20" + rep("01", 32) +
+                         info_hex(0x01)),
             Errc::PostcardNonCanonical);
-  EXPECT_EQ(decode_error("0302"
-                         "20" +
-                         rep("01", 32) +
-                         "00"
-                         "20" +
-                         rep("01", 32) + "00"),
+  EXPECT_EQ(decode_error("0302" "20" + rep("01", 32) + info_hex(0x01) + "20" + rep("01", 32) +
+                         info_hex(0x01)),
             Errc::PostcardNonCanonical);
 }
 
@@ -114,7 +110,7 @@ TEST(DiscoveryMessages, HostileCountsAllocateNothing) {
   EXPECT_EQ(decode_error("03"
                          "ffffffff0f"),
             Errc::PostcardInvalidValue);
-  const MessageLimits huge{.max_topics = SIZE_MAX, .max_nodes = SIZE_MAX};
+  const MessageLimits huge{.max_topics = SIZE_MAX, .max_nodes = SIZE_MAX, .transport_info = {}};
   EXPECT_EQ(decode_error("02"
                          "ffffffff0f",
                          huge),
@@ -131,29 +127,27 @@ TEST(DiscoveryMessages, HostileCountsAllocateNothing) {
 }
 
 TEST(DiscoveryMessages, EnforcesConfiguredLimits) {
-  const MessageLimits limits{.max_topics = 1, .max_nodes = 1, .max_transport_info_bytes = 4};
+  const MessageLimits limits{.max_topics = 1, .max_nodes = 1, .transport_info = {1, 8}};
   const std::string two_topics =
       "0202"
       "20" +
       rep("aa", 32) + "20" + rep("bb", 32);
   EXPECT_EQ(decode_error(two_topics, limits), Errc::PostcardInvalidValue);
   EXPECT_TRUE(decode_psi_hash(hex("020120" + rep("aa", 32)), limits));
-  EXPECT_EQ(decode_error("0302"
-                         "20" +
-                             rep("01", 32) +
-                             "00"
-                             "20" +
-                             rep("02", 32) + "00",
+  EXPECT_EQ(decode_error("0302" "20" + rep("01", 32) + info_hex(0x01) + "20" + rep("02", 32) +
+                             info_hex(0x02),
                          limits),
             Errc::PostcardInvalidValue);
-  EXPECT_EQ(decode_error("0301"
-                         "20" +
-                             rep("01", 32) + "0568656c6c6f",
+  const std::string info_head = "0100" "40" + rep("00", 64) + "0100" + rep("01", 32);
+  const std::string v4 = "0100" "7f000001" "09";
+  EXPECT_EQ(decode_error("0301" "20" + rep("01", 32) + info_head + "02" + v4 + "0100" "7f000002" "09",
                          limits),
-            Errc::PostcardInvalidValue);
-  EXPECT_TRUE(decode_psi_hash(hex("0301"
-                                  "20" +
-                                  rep("01", 32) + "0468656c6c"),
+            Errc::PostcardInvalidValue);  // two addresses, one allowed
+  EXPECT_EQ(decode_error("0301" "20" + rep("01", 32) + info_head + "01" "00" "09" + rep("61", 9),
+                         limits),
+            Errc::PostcardInvalidValue);  // a relay url of 9 bytes, 8 allowed
+  EXPECT_TRUE(decode_psi_hash(hex("0301" "20" + rep("01", 32) + info_head + "02" + v4 + "00" "08" +
+                                  rep("61", 8)),
                               limits));
 }
 
@@ -175,7 +169,7 @@ void check_stable(const Bytes& input) {
   ASSERT_TRUE(redecoded);
   ASSERT_EQ(*redecoded, *decoded);
   ASSERT_EQ(encode_psi_hash(*redecoded), again);
-  if (std::holds_alternative<AliceSaltHalf>(*decoded) || std::holds_alternative<Nodes>(*decoded)) {
+  if (std::holds_alternative<AliceSaltHalf>(*decoded)) {
     ASSERT_EQ(again, input);  // no sets: byte for byte
   }
 }
@@ -187,7 +181,8 @@ TEST(DiscoveryMessages, RandomAndMutatedInputIsHandled) {
       encode_psi_hash(BobSaltHalfAndHashedData{filled<SaltHalf>(2),
                                                {filled<HashedTopic>(3), filled<HashedTopic>(4)}}),
       encode_psi_hash(AliceHashedData{{filled<HashedTopic>(5)}}),
-      encode_psi_hash(Nodes{{{filled<NodeId>(6), Bytes{1, 2, 3}}, {filled<NodeId>(7), Bytes{}}}}),
+      encode_psi_hash(Nodes{{{filled<NodeId>(6), TransportInfo{{1, 2}, {}, "r", {}}},
+                             {filled<NodeId>(7), TransportInfo{}}}}),
   };
   int decoded = 0;
   for (int i = 0; i < 40000; ++i) {

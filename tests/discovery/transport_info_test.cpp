@@ -33,7 +33,18 @@ TEST(TransportInfo, UserDataIsP2pandasText) {
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->signature, info.signature);
   EXPECT_EQ(parsed->timestamp, info.timestamp);
-  EXPECT_TRUE(parse_user_data(text + "|https://relay.example/"));  // a relay url is ignored
+  EXPECT_FALSE(parsed->relay_url);
+  // A relay url is kept: it is part of what the node signed.
+  auto with_relay = sign_transport_info(key, {1700000000000000, 3}, {local(9)},
+                                        "https://relay.example/");
+  const auto relay_text = to_user_data(with_relay);
+  EXPECT_EQ(relay_text,
+            with_relay.signature.to_hex() + "|1700000000000000/3|https://relay.example/");
+  auto relayed = parse_user_data(relay_text);
+  ASSERT_TRUE(relayed);
+  EXPECT_EQ(relayed->relay_url, "https://relay.example/");
+  EXPECT_FALSE(parse_user_data(relay_text + "|more"));  // p2panda takes 2 or 3 parts
+  EXPECT_FALSE(parse_user_data(text + "|"));
   EXPECT_FALSE(parse_user_data("nothex|1/2"));
   EXPECT_FALSE(parse_user_data(info.signature.to_hex() + "|1"));
   EXPECT_FALSE(parse_user_data(info.signature.to_hex() + "|1/x"));
@@ -48,6 +59,11 @@ TEST(TransportInfo, StorageFormRoundTrips) {
   auto back = decode_transport_info(encode_transport_info(info));
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_EQ(*back, info);
+  auto relayed = sign_transport_info(key, {5, 6}, {local(1)}, "https://relay.example/");
+  auto relayed_back = decode_transport_info(encode_transport_info(relayed));
+  ASSERT_TRUE(relayed_back) << relayed_back.error().message();
+  EXPECT_EQ(*relayed_back, relayed);
+  EXPECT_TRUE(verify_transport_info(key.public_key(), *relayed_back));
   auto bytes = encode_transport_info(info);
   bytes.pop_back();
   EXPECT_FALSE(decode_transport_info(bytes));

@@ -156,9 +156,8 @@ TEST_P(TopicDiscoveryNodes, InfosWithBadSignaturesAreRefused) {
   const PrivateKey x = PrivateKey::generate(), y = PrivateKey::generate();
   const auto forged = discovery::sign_transport_info(PrivateKey::generate(), now, {somewhere});
   const auto valid = discovery::sign_transport_info(y, now, {somewhere});
-  discovery::TransportInfos infos{{fake_key.public_key(), discovery::encode_transport_info(own)},
-                                  {x.public_key(), discovery::encode_transport_info(forged)},
-                                  {y.public_key(), discovery::encode_transport_info(valid)}};
+  discovery::TransportInfos infos{
+      {fake_key.public_key(), own}, {x.public_key(), forged}, {y.public_key(), valid}};
 
   net::PeerAddress target{node.id(), {}};
   for (const auto& text : node.addresses())
