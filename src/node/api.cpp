@@ -1,6 +1,10 @@
 // The public handles (node.hpp, stream_raw.hpp): each call hops onto the node's thread with
-// co_spawn and comes back with the result.
+// co_spawn and comes back with the result; publishes go through the engine's publish queue
+// instead (engine_publish.cpp), which answers through a PublishReply.
 #include <future>
+
+#include <asio/async_result.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include "node/engine.hpp"
 #include "node/on_node.hpp"
@@ -15,12 +19,15 @@ const Topic& RawPublisher::topic() const { return stream_->topic(); }
 
 namespace {
 
-net::Awaitable<Result<Hash>> publish_task(std::shared_ptr<NodeEngine> engine,
-                                          std::shared_ptr<TopicStream> stream,
-                                          std::optional<Bytes> body, bool prune) {
-  auto publishing = engine->publish(std::move(stream), std::move(body), prune);
-  auto published = co_await std::move(publishing);
-  co_return published;
+// Answers an awaiting coroutine on its own executor, never on the thread that replies.
+template <class Handler>
+PublishReply reply_to(Handler handler) {
+  return PublishReply([handler = std::move(handler)](Result<Hash> result) mutable {
+    auto executor = asio::get_associated_executor(handler);
+    asio::post(executor, [handler = std::move(handler), result = std::move(result)]() mutable {
+      std::move(handler)(std::move(result));
+    });
+  });
 }
 
 net::Awaitable<Result<ImportEnded>> import_task(std::shared_ptr<NodeEngine> engine,
@@ -35,14 +42,36 @@ net::Awaitable<Result<bool>> close_task(std::shared_ptr<NodeEngine> engine, Topi
   co_return true;
 }
 
+// A coroutine of its own so that it holds the engine and stream, not the publisher: the
+// awaitable may be awaited after the publisher is gone.
+Awaitable<Result<Hash>> publish_via(std::shared_ptr<NodeEngine> engine,
+                                    std::shared_ptr<TopicStream> stream,
+                                    std::optional<Bytes> body, bool prune) {
+  auto initiate = [engine = std::move(engine), stream = std::move(stream), body = std::move(body),
+                   prune](auto handler) mutable {
+    engine->enqueue_publish(std::move(stream), std::move(body), prune,
+                            reply_to(std::move(handler)));
+  };
+  // A named local: g++ 12 destroys temporaries inside co_await twice (docs/node.md).
+  auto published = asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Hash>)>(
+      std::move(initiate), asio::use_awaitable);
+  co_return co_await std::move(published);
+}
+
 }  // namespace
 
 Awaitable<Result<Hash>> RawPublisher::publish(std::optional<Bytes> body, bool prune) {
-  return on_node<Hash>(engine_, publish_task(engine_, stream_, std::move(body), prune));
+  return publish_via(engine_, stream_, std::move(body), prune);
 }
 
+// REQUIRES: not on the node thread, which would wait for itself.
 Result<Hash> RawPublisher::publish_blocking(std::optional<Bytes> body, bool prune) {
-  return on_node_blocking<Hash>(engine_, publish_task(engine_, stream_, std::move(body), prune));
+  auto promise = std::make_shared<std::promise<Result<Hash>>>();
+  auto answer = promise->get_future();
+  engine_->enqueue_publish(stream_, std::move(body), prune, PublishReply([promise](Result<Hash> r) {
+                             promise->set_value(std::move(r));
+                           }));
+  return answer.get();
 }
 
 Awaitable<Result<ImportEnded>> RawPublisher::import(std::vector<Operation> operations) {

@@ -155,92 +155,6 @@ Result<std::vector<Hash>> NodeEngine::causal_heads(const Topic& topic) {
   });
 }
 
-namespace {
-
-// One publish's write, shared by the store's writer thread (which fills `result` in the job) and
-// the node thread (which reads it after `done` was posted there: the post orders the two). It
-// holds no asio object, so that the writer thread, which may drop the last reference, never
-// destroys one.
-struct WriteOutcome {
-  std::optional<Result<stream::IngestResult>> result;
-  Result<void> status;
-  bool done = false;
-};
-
-}  // namespace
-
-net::Awaitable<Result<Hash>> NodeEngine::publish(std::shared_ptr<TopicStream> stream,
-                                                 std::optional<Bytes> body, bool prune) {
-  if (is_shut_down()) co_return fail(Errc::NodeShutDown, "the node was shut down");
-  const Topic topic = stream->topic();
-  const LogId log = LogId::from_topic(topic);
-  auto head = own_head(log);
-  if (!head) co_return Unexpected{std::move(head).error()};
-  std::optional<std::vector<Hash>> dependencies;
-  if (causal(topic)) {
-    auto heads = causal_heads(topic);
-    if (!heads) co_return Unexpected{std::move(heads).error()};
-    dependencies = std::move(*heads);
-  }
-  const Operation operation = create_node_operation(
-      config_.key,
-      {.topic = topic,
-       .seq_num = SeqNum(*head ? (*head)->seq_num.value() + 1 : 0),
-       .backlink = *head ? std::optional<Hash>((*head)->id) : std::nullopt,
-       .timestamp = Timestamp::now(),
-       .prune = prune,
-       .body = body ? std::optional<Body>(Body(std::move(*body))) : std::nullopt,
-       .dependencies = std::move(dependencies)});
-  // Our own operation is valid by construction: signed with our key a moment ago, its body hash,
-  // seq and backlink set from what we just read. check_and_ingest would verify that signature
-  // again, which costs ~2.5x the signing and holds the store's writer thread meanwhile
-  // (docs/benchmarks.md, publish_vs_sign). The log rules still apply in ingest().
-  auto extensions = node_extensions(operation.header());
-  if (!extensions) co_return Unexpected{std::move(extensions).error()};
-  // The next publish chains on this one before it is stored: publishes in flight share the
-  // writer's group commit instead of paying a commit and two thread hops each. The writer runs
-  // jobs and their completions in order, so deliveries and forwarding keep log order; a failed
-  // write drops the head, and the writes chained on it fail the log rules in ingest().
-  own_heads_[log] = LogHead{operation.seq_num(), operation.id()};
-  auto outcome = std::make_shared<WriteOutcome>();
-  // Lives in this frame; the completion only runs on the node thread while the frame waits (the
-  // frame and the posted completion go together when the io_context is torn down).
-  asio::steady_timer wake(executor_, node::Clock::time_point::max());
-  ++publishes_in_flight_;
-  store_->submit(
-      [outcome, operation, topic, extensions = *extensions,
-       ingest = stream::IngestConfig{.causal = causal(topic)}](store::StoreWriter& writer)
-          -> Result<void> {
-        auto& result = outcome->result.emplace(
-            stream::ingest(writer, operation, topic, extensions, ingest));
-        if (!result) return Unexpected{result.error()};
-        return {};
-      },
-      [outcome, wake = &wake, completions = completions_](Result<void> status) {
-        completions->post([outcome, wake, status = std::move(status)] {
-          outcome->status = status;
-          outcome->done = true;
-          wake->cancel();
-        });
-      });
-  while (!outcome->done) co_await wake.async_wait(net::use_tuple);
-  --publishes_in_flight_;
-  if (!outcome->status || !outcome->result) {
-    own_heads_.erase(log);  // unknown whether it was kept: ask the store next time
-    co_return Unexpected{outcome->status ? Error(Errc::StoreFailed, "publish not stored")
-                                         : outcome->status.error()};
-  }
-  auto& result = *outcome->result;
-  if (auto* rejected = std::get_if<stream::Rejected>(&result->outcome)) {
-    own_heads_.erase(log);
-    co_return Unexpected{rejected->reason};
-  }
-  metrics_.published.fetch_add(1);
-  deliver(topic, result->released, FromLocalStore{}, operation);
-  sync_->publish(topic, operation, nullptr);
-  co_return operation.id();
-}
-
 Result<std::optional<NodeEngine::LogHead>> NodeEngine::own_head(const LogId& log) {
   if (auto found = own_heads_.find(log); found != own_heads_.end()) return found->second;
   auto latest = store_->query(
@@ -348,6 +262,7 @@ void NodeEngine::connection_outcome(const NodeId& remote, bool success) {
 
 void NodeEngine::shutdown() {
   if (shut_down_.exchange(true)) return;
+  refuse_queued_publishes();  // not yet signed: answered NodeShutDown now
   // On the node thread: end sessions and wake every waiter, who then sees NodeShutDown.
   auto self = shared_from_this();
   auto stopped = asio::co_spawn(

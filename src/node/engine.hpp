@@ -9,8 +9,10 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -18,6 +20,7 @@
 
 #include "node/config.hpp"
 #include "node/discovery_manager.hpp"
+#include "node/publish_reply.hpp"
 #include "node/topic_stream.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -58,9 +61,10 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
 
   // Node thread.
   Result<std::shared_ptr<TopicStream>> open(const Topic& topic, StreamOptions options);
-  // Completes once the operation is stored (or failed), after its delivery and forwarding.
-  net::Awaitable<Result<Hash>> publish(std::shared_ptr<TopicStream> stream,
-                                       std::optional<Bytes> body, bool prune);
+  // Any thread: queues a publish (engine_publish.cpp). `reply` gets the operation id once it is
+  // stored, delivered and forwarded, or the error; NodeShutDown once the node is shut down.
+  void enqueue_publish(std::shared_ptr<TopicStream> stream, std::optional<Bytes> body, bool prune,
+                       PublishReply reply);
   ImportEnded import(TopicStream& stream, std::vector<Operation> operations);
   void close_sessions(const Topic& topic);
   void add_peer(net::PeerAddress peer, PeerDiscovered::Via via);
@@ -91,6 +95,16 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   // The latest entry of our own log `log` (nullopt: empty), from own_heads_ or else the store.
   Result<std::optional<LogHead>> own_head(const LogId& log);
   Result<std::vector<Hash>> causal_heads(const Topic& topic);
+  struct PublishRequest {
+    std::shared_ptr<TopicStream> stream;
+    std::optional<Bytes> body;
+    bool prune = false;
+    PublishReply reply;
+  };
+  struct PublishBatch;
+  void drain_publishes();                                   // node thread
+  void finish_publishes(PublishBatch& batch, Result<void> status);  // node thread
+  void refuse_queued_publishes();                          // shutdown
 
   NodeConfig config_;
   NodeId id_;
@@ -118,7 +132,15 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   // cost ~50 us of each, docs/benchmarks.md). Only publish() and receive() change our logs; the
   // store stays the authority: on any doubt the entry is dropped and read again.
   std::map<LogId, std::optional<LogHead>> own_heads_;
+  // Topics whose own log this engine has linked to the topic in the store (publish's fast lane
+  // links only on the first publish; a failed write forgets the topic).
+  std::set<Topic> own_linked_;
   std::size_t publishes_in_flight_ = 0;  // awaiting their store write; shutdown() lets them finish
+  // Publishes from any thread wait here until the node thread signs them in batches.
+  std::mutex publish_mutex_;
+  std::deque<PublishRequest> publish_queue_;
+  bool publish_drain_posted_ = false;
+  bool publish_closed_ = false;
   AtomicMetrics metrics_;
   std::atomic<bool> shut_down_{false};
 };

@@ -131,18 +131,26 @@ Result<void> Connection::exec(const std::string& sql) {
   return {};
 }
 
-Result<Lease> Connection::prepare(const std::string& sql) {
+Result<void> Connection::run(std::string_view sql) {
+  auto statement = prepare(sql);
+  if (!statement) return Unexpected{std::move(statement).error()};
+  return (*statement)->run();
+}
+
+Result<Lease> Connection::prepare(std::string_view sql) {
   auto found = statements_.find(sql);
   if (found != statements_.end()) {
     found->second->reset();
     return Lease(found->second.get());
   }
   sqlite3_stmt* statement = nullptr;
-  const int code = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+  const int code = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                       SQLITE_PREPARE_PERSISTENT, &statement, nullptr);
-  if (code != SQLITE_OK) return Unexpected{sqlite_error(code, "preparing " + sql, db_)};
+  if (code != SQLITE_OK) {
+    return Unexpected{sqlite_error(code, "preparing " + std::string(sql), db_)};
+  }
   auto [position, inserted] =
-      statements_.emplace(sql, std::make_unique<Statement>(db_, statement));
+      statements_.emplace(std::string(sql), std::make_unique<Statement>(db_, statement));
   return Lease(position->second.get());
 }
 

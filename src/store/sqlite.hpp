@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include <p2panda/encoding.hpp>
@@ -77,12 +79,15 @@ class Connection {
   static Result<std::unique_ptr<Connection>> open(const std::string& path, bool read_only = false);
   ~Connection();
 
-  // Runs one or more statements without results. Errors: Store*.
+  // Runs one or more statements without results, parsing them every time. Errors: Store*.
   Result<void> exec(const std::string& sql);
+  // Runs one statement without results through the statement cache (for the writer's BEGIN,
+  // SAVEPOINT, RELEASE and COMMIT, which run for every batch). Errors: Store*.
+  Result<void> run(std::string_view sql);
 
   // A cached prepared statement, reset and ready to bind. REQUIRES: the previous use of the
   // same SQL text is finished (statements are not re-entrant). Errors: Store*.
-  Result<Lease> prepare(const std::string& sql);
+  Result<Lease> prepare(std::string_view sql);
 
   // The first column of the first row as an integer (for PRAGMAs and counts). Errors: Store*.
   Result<std::int64_t> query_int(const std::string& sql);
@@ -93,7 +98,15 @@ class Connection {
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
   sqlite3* db_;
-  std::map<std::string, std::unique_ptr<Statement>> statements_;
+  // Looked up by the SQL text without copying it (most callers pass a literal).
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Statement>, TextHash, std::equal_to<>>
+      statements_;
 };
 
 }  // namespace p2panda::store

@@ -57,6 +57,16 @@ Result<std::optional<Operation>> SqliteTx::latest_entry(const PublicKey& author,
   return read_one(*statement);
 }
 
+Result<std::optional<Hash>> SqliteTx::latest_id(const PublicKey& author, const LogId& log) {
+  P2PANDA_TRY(statement, db_.prepare("SELECT id FROM operations WHERE author = ? AND log_id = ? "
+                                     "ORDER BY seq_num DESC LIMIT 1"));
+  statement->bind(1, author.bytes()).bind(2, log.bytes());
+  P2PANDA_TRY(row, statement->step());
+  if (!row) return std::optional<Hash>{};
+  P2PANDA_TRY(id, Hash::from_bytes(statement->column_blob(0)));
+  return std::optional<Hash>(id);
+}
+
 Result<std::optional<SeqNum>> SqliteTx::lowest_seq(const PublicKey& author, const LogId& log) {
   P2PANDA_TRY(statement, db_.prepare("SELECT seq_num FROM operations "
                                      "WHERE author = ? AND log_id = ? "
@@ -151,6 +161,11 @@ Result<LogHeights> SqliteTx::topic_heights(const Topic& topic) {
 Result<bool> SqliteTx::insert_operation(const Operation& operation, const LogId& log) {
   P2PANDA_TRY(exists, has_operation(operation.id()));
   if (exists) return false;
+  P2PANDA_CHECK(append_operation(operation, log));
+  return true;
+}
+
+Result<void> SqliteTx::append_operation(const Operation& operation, const LogId& log) {
   P2PANDA_TRY(statement,
               db_.prepare("INSERT INTO operations (id, author, log_id, seq_num, header, "
                           "header_size, payload_size, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
@@ -166,8 +181,7 @@ Result<bool> SqliteTx::insert_operation(const Operation& operation, const LogId&
   } else {
     statement->bind_null(8);
   }
-  P2PANDA_CHECK(statement->run());
-  return true;
+  return statement->run();
 }
 
 Result<void> SqliteTx::associate(const Topic& topic, const PublicKey& author, const LogId& log) {

@@ -104,11 +104,11 @@ Result<void> SqliteStore::write(WriteJob job) {
 Result<void> SqliteStore::read(ReadJob job) {
   if (in_memory()) return write([&job](StoreWriter& writer) { return job(writer); });
   P2PANDA_TRY(reader, take_reader());
-  Result<void> result = reader->exec("BEGIN");
+  Result<void> result = reader->run("BEGIN");
   if (result) {
     SqliteTx tx(*reader);
     result = job(tx);
-    (void)reader->exec(in_transaction(*reader) ? "COMMIT" : "SELECT 1");
+    if (in_transaction(*reader)) (void)reader->run("COMMIT");
   }
   return_reader(std::move(reader));
   return result;
@@ -166,7 +166,9 @@ void SqliteStore::run_batch(std::vector<Job>& batch) {
   results.reserve(batch.size());
   // Index of the first job whose writes belong to the open transaction.
   std::size_t transaction_start = 0;
-  Result<void> begun = writer_->exec("BEGIN IMMEDIATE");
+  // Cached statements (Connection::run): parsing these four for every batch showed up in
+  // profiles of publishing (docs/benchmarks.md).
+  Result<void> begun = writer_->run("BEGIN IMMEDIATE");
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!in_transaction(*writer_)) {
       // Not begun, or SQLite rolled the whole transaction back after an I/O error or a full
@@ -177,24 +179,24 @@ void SqliteStore::run_batch(std::vector<Job>& batch) {
         if (results[k]) results[k] = Unexpected{lost};
       }
       transaction_start = i;
-      begun = writer_->exec("BEGIN IMMEDIATE");
+      begun = writer_->run("BEGIN IMMEDIATE");
       if (!begun) {
         results.push_back(Unexpected{begun.error()});
         continue;
       }
     }
-    Result<void> savepoint = writer_->exec("SAVEPOINT job");
+    Result<void> savepoint = writer_->run("SAVEPOINT job");
     Result<void> result = savepoint ? batch[i].run(tx) : savepoint;
     if (in_transaction(*writer_)) {
       if (!result) (void)writer_->exec("ROLLBACK TO job");
-      (void)writer_->exec("RELEASE job");
+      (void)writer_->run("RELEASE job");
     } else if (result) {
       result = fail(Errc::StoreFailed, "transaction rolled back by SQLite during the job");
     }
     results.push_back(std::move(result));
   }
   if (in_transaction(*writer_)) {
-    Result<void> committed = writer_->exec("COMMIT");
+    Result<void> committed = writer_->run("COMMIT");
     if (!committed) {
       (void)writer_->exec("ROLLBACK");
       failed_commits_.fetch_add(1, std::memory_order_relaxed);

@@ -15,6 +15,7 @@ class SqliteTx final : public StoreWriter {
   Result<bool> has_operation(const Hash& id) override;
   Result<std::optional<Operation>> get_operation(const Hash& id) override;
   Result<std::optional<Operation>> latest_entry(const PublicKey& author, const LogId& log) override;
+  Result<std::optional<Hash>> latest_id(const PublicKey& author, const LogId& log) override;
   Result<std::optional<SeqNum>> lowest_seq(const PublicKey& author, const LogId& log) override;
   Result<std::map<LogId, SeqNum>> log_heights(const PublicKey& author,
                                               std::span<const LogId> logs) override;
@@ -35,6 +36,7 @@ class SqliteTx final : public StoreWriter {
   Result<std::optional<NodeRecord>> random_bootstrap_node() override;
 
   Result<bool> insert_operation(const Operation& operation, const LogId& log) override;
+  Result<void> append_operation(const Operation& operation, const LogId& log) override;
   Result<void> associate(const Topic& topic, const PublicKey& author, const LogId& log) override;
   Result<std::uint64_t> prune_entries(const PublicKey& author, const LogId& log,
                                       SeqNum until) override;

@@ -50,6 +50,8 @@ class StoreReader {
   virtual Result<std::optional<Operation>> latest_entry(const PublicKey& author,
                                                         const LogId& log) = 0;
   virtual Result<std::optional<SeqNum>> lowest_seq(const PublicKey& author, const LogId& log) = 0;
+  // The id of the log's latest entry, without reading the entry (nullopt: empty log).
+  virtual Result<std::optional<Hash>> latest_id(const PublicKey& author, const LogId& log) = 0;
   virtual Result<std::map<LogId, SeqNum>> log_heights(const PublicKey& author,
                                                       std::span<const LogId> logs) = 0;
   virtual Result<LogSize> log_size(const PublicKey& author, const LogId& log,
@@ -82,6 +84,10 @@ class StoreWriter : public StoreReader {
   // Inserts the operation into `log`. Returns false when an operation with this id exists.
   // Errors: StoreFailed (another operation already holds this log position: a fork), Store*.
   virtual Result<bool> insert_operation(const Operation& operation, const LogId& log) = 0;
+  // Inserts an operation known to be new (the node's own, signed a moment ago from its log's
+  // head), without looking first. Errors: StoreFailed when its id or its log position is taken
+  // (the head was wrong: a fork is refused, not stored), Store*.
+  virtual Result<void> append_operation(const Operation& operation, const LogId& log) = 0;
   virtual Result<void> associate(const Topic& topic, const PublicKey& author, const LogId& log) = 0;
   // Deletes the log's entries with seq < until. Returns how many were deleted.
   virtual Result<std::uint64_t> prune_entries(const PublicKey& author, const LogId& log,

@@ -71,6 +71,26 @@ Result<IngestResult> ingest(store::StoreWriter& writer, const Operation& operati
   return result;
 }
 
+Result<IngestResult> append_own(store::StoreWriter& writer, OwnChain& chain,
+                                const Operation& operation, const Topic& topic, const LogId& log,
+                                bool associate) {
+  auto head = chain.heads.find(log);
+  if (head == chain.heads.end()) {
+    P2PANDA_TRY(latest, writer.latest_id(operation.author(), log));
+    head = chain.heads.emplace(log, latest).first;
+  }
+  if (head->second != operation.header().backlink) {
+    return rejected(Error(Errc::BacklinkMismatch,
+                          "our own operation at seq " +
+                              std::to_string(operation.seq_num().value()) +
+                              " does not follow the log's latest entry (an earlier write failed)"));
+  }
+  P2PANDA_CHECK(writer.append_operation(operation, log));
+  if (associate) P2PANDA_CHECK(writer.associate(topic, operation.author(), log));
+  head->second = operation.id();
+  return IngestResult{Inserted{}, {operation.id()}};
+}
+
 Result<IngestResult> check_and_ingest(store::StoreWriter& writer, const Operation& operation,
                                       const Topic& topic, const IngestConfig& config) {
   auto extensions = check(operation, topic);

@@ -5,6 +5,8 @@
 // Outcomes are values; only store failures are errors (and roll the job back).
 #pragma once
 
+#include <map>
+
 #include <variant>
 
 #include <p2panda/extensions.hpp>
@@ -52,6 +54,22 @@ Result<NodeExtensions> check(const Operation& operation, const Topic& topic);
 Result<IngestResult> ingest(store::StoreWriter& writer, const Operation& operation,
                             const Topic& topic, const NodeExtensions& extensions,
                             const IngestConfig& config);
+
+// The heads that a run of append_own calls in one write job has reached, per log.
+struct OwnChain {
+  std::map<LogId, std::optional<Hash>> heads;
+};
+
+// The node's own new operation on a topic without causal order, not a prune: signed a moment ago
+// from its log's head, so signature, payload and extensions need no check. What is checked is
+// the one thing that can be wrong, the chain: its backlink must be the log's latest entry (read
+// once per log and job, then followed in `chain`), so that when an earlier write failed, the
+// operations chained on it are Rejected (BacklinkMismatch) instead of leaving a gap. Inserted,
+// and linked to its topic when `associate`. The publish path's fast lane (docs/node.md).
+// Errors: Store*.
+Result<IngestResult> append_own(store::StoreWriter& writer, OwnChain& chain,
+                                const Operation& operation, const Topic& topic, const LogId& log,
+                                bool associate);
 
 // check() then ingest(), with a failed check reported as Rejected.
 Result<IngestResult> check_and_ingest(store::StoreWriter& writer, const Operation& operation,

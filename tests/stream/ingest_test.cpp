@@ -123,3 +123,84 @@ TEST_F(IngestTest, StalePruneOperationIsRefusedInsteadOfForking) {
 
 }  // namespace
 }  // namespace p2panda::stream
+
+namespace p2panda::stream {
+namespace {
+
+// The publish path's fast lane: our own operations are only appended, but never past a gap.
+class AppendOwnTest : public ::testing::Test {
+ protected:
+  Result<std::vector<IngestResult>> append_all(const std::vector<Operation>& operations,
+                                               const Topic& topic, const LogId& log) {
+    std::vector<IngestResult> results;
+    auto done = store_->write([&](store::StoreWriter& tx) -> Result<void> {
+      OwnChain chain;
+      for (const auto& operation : operations) {
+        auto result = append_own(tx, chain, operation, topic, log, results.empty());
+        if (!result) return Unexpected{result.error()};
+        results.push_back(std::move(*result));
+      }
+      return {};
+    });
+    if (!done) return Unexpected{done.error()};
+    return results;
+  }
+  std::unique_ptr<store::SqliteStore> store_ = test::open_store();
+};
+
+TEST_F(AppendOwnTest, AppendsAChainAndLinksItsTopic) {
+  LogWriter writer(PrivateKey::generate(), Topic::random());
+  const std::vector<Operation> chain = {writer.next(), writer.next(), writer.next()};
+  auto results = append_all(chain, writer.topic(), writer.log());
+  ASSERT_TRUE(results) << results.error().to_string();
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    EXPECT_TRUE(std::holds_alternative<Inserted>((*results)[i].outcome));
+    EXPECT_EQ((*results)[i].released, std::vector<Hash>{chain[i].id()});
+  }
+  auto heights = store_->query([&](store::StoreReader& tx) { return tx.topic_heights(writer.topic()); });
+  EXPECT_EQ((*heights)[writer.author()][writer.log()], SeqNum(2));
+  // A second job continues from what the first stored.
+  const Operation fourth = writer.next();
+  auto more = append_all({fourth}, writer.topic(), writer.log());
+  ASSERT_TRUE(more);
+  EXPECT_TRUE(std::holds_alternative<Inserted>((*more)[0].outcome));
+}
+
+TEST_F(AppendOwnTest, OperationsChainedOnALostWriteAreRejectedNotStoredWithAGap) {
+  LogWriter writer(PrivateKey::generate(), Topic::random());
+  const Operation first = writer.next();
+  const Operation lost = writer.next();  // signed, but its write never happens
+  const Operation third = writer.next();
+  const Operation fourth = writer.next();
+  ASSERT_TRUE(append_all({first}, writer.topic(), writer.log()));
+  auto results = append_all({third, fourth}, writer.topic(), writer.log());
+  ASSERT_TRUE(results) << results.error().to_string();
+  for (const auto& result : *results) {
+    ASSERT_TRUE(std::holds_alternative<Rejected>(result.outcome));
+    EXPECT_EQ(std::get<Rejected>(result.outcome).reason.code(), Errc::BacklinkMismatch);
+  }
+  auto entries = store_->query([&](store::StoreReader& tx) {
+    return tx.log_entries(writer.author(), writer.log(), std::nullopt, std::nullopt);
+  });
+  ASSERT_TRUE(entries);
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].id(), first.id());
+  (void)lost;
+}
+
+TEST_F(AppendOwnTest, ASecondOperationAtATakenPositionIsRefused) {
+  const PrivateKey key = PrivateKey::generate();
+  const Topic topic = Topic::random();
+  LogWriter writer(key, topic);
+  const Operation first = writer.next();
+  ASSERT_TRUE(append_all({first}, writer.topic(), writer.log()));
+  // Another operation at seq 0 of the same log (another device with our key, say).
+  LogWriter twin(key, topic);
+  auto forked = append_all({twin.next()}, writer.topic(), writer.log());
+  // Its backlink (none) is not the log's latest entry: refused before any write.
+  ASSERT_TRUE(forked);
+  EXPECT_TRUE(std::holds_alternative<Rejected>((*forked)[0].outcome));
+}
+
+}  // namespace
+}  // namespace p2panda::stream
