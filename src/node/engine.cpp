@@ -4,6 +4,7 @@
 
 #include "net/quic_transport.hpp"
 #include "node/gossip_node.hpp"
+#include "node/ingest_queue.hpp"
 #include "node/sync_manager.hpp"
 #include "node/topic_discovery.hpp"
 #include "stream/ingest.hpp"
@@ -83,6 +84,7 @@ Result<void> NodeEngine::start_transport() {
   executor_ = transport_->executor();
   connection_count_ = transport_->connection_count();
   completions_ = std::make_shared<node::Completions>(executor_);
+  ingest_ = std::make_unique<node::IngestQueue>(*store_, completions_);
   return {};
 }
 
@@ -115,6 +117,8 @@ Result<std::shared_ptr<TopicStream>> NodeEngine::open(const Topic& topic, Stream
   std::erase_if(state.streams, [](const auto& weak) { return weak.expired(); });
   state.streams.push_back(stream);
   state.causal = state.causal || causal_stream;
+  state.own->causal = state.causal;
+  stream->attach_own_log(state.own);
   stream->start(now_micros());
   asio::co_spawn(executor_, watch(stream), asio::detached);
   sync_->follow(topic);
@@ -155,25 +159,46 @@ Result<std::vector<Hash>> NodeEngine::causal_heads(const Topic& topic) {
   });
 }
 
-Result<std::optional<NodeEngine::LogHead>> NodeEngine::own_head(const LogId& log) {
-  if (auto found = own_heads_.find(log); found != own_heads_.end()) return found->second;
+Result<std::optional<OwnHead>> NodeEngine::read_own_head(const LogId& log) {
   auto latest = store_->query(
       [&](store::StoreReader& reader) { return reader.latest_entry(id_, log); });
   if (!latest) return Unexpected{std::move(latest).error()};
-  std::optional<LogHead> head;
-  if (*latest) head = LogHead{(*latest)->seq_num(), (*latest)->id()};
-  own_heads_.emplace(log, head);
-  return head;
+  if (!*latest) return std::optional<OwnHead>{};
+  return std::optional<OwnHead>(OwnHead{(*latest)->seq_num(), (*latest)->id()});
+}
+
+void NodeEngine::forget_own_heads() {
+  for (auto& [topic, state] : topics_) {
+    std::lock_guard lock(state.own->mutex);
+    state.own->head.reset();
+  }
 }
 
 bool NodeEngine::receive(const Topic& topic, const Operation& operation, const Source& source) {
   // Our own operations from elsewhere (a peer or an import holding our log, e.g. after restoring
   // a device) may move a log's head: let publish read the heads from the store again.
-  if (operation.author() == id_) own_heads_.clear();
+  if (operation.author() == id_) forget_own_heads();
   const stream::IngestConfig ingest{.causal = causal(topic)};
   auto result = store_->transact([&](store::StoreWriter& writer) {
     return stream::check_and_ingest(writer, operation, topic, ingest);
   });
+  return absorb(topic, operation, source, result);
+}
+
+void NodeEngine::receive_queued(const Topic& topic, Operation operation, Source source,
+                                std::function<void(bool stored, const Operation&)> then) {
+  if (operation.author() == id_) forget_own_heads();
+  const bool is_causal = causal(topic);
+  ingest_->push({topic, std::move(operation), is_causal,
+                 [self = shared_from_this(), topic, source = std::move(source),
+                  then = std::move(then)](const Operation& stored,
+                                          Result<stream::IngestResult> result) {
+                   then(self->absorb(topic, stored, source, result), stored);
+                 }});
+}
+
+bool NodeEngine::absorb(const Topic& topic, const Operation& operation, const Source& source,
+                        const Result<stream::IngestResult>& result) {
   if (!result) {
     broadcast(topic, ProcessingFailed{operation.id(), result.error(), source});
     return false;
@@ -262,7 +287,8 @@ void NodeEngine::connection_outcome(const NodeId& remote, bool success) {
 
 void NodeEngine::shutdown() {
   if (shut_down_.exchange(true)) return;
-  refuse_queued_publishes();  // not yet signed: answered NodeShutDown now
+  refuse_queued_publishes();  // not yet handed to the writer: answered NodeShutDown now
+  ingest_->shutdown();        // received operations not yet verified are dropped (not stored)
   // On the node thread: end sessions and wake every waiter, who then sees NodeShutDown.
   auto self = shared_from_this();
   auto stopped = asio::co_spawn(

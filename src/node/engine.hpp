@@ -10,21 +10,26 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include <p2panda/extensions.hpp>
 #include <p2panda/node.hpp>
+#include <p2panda/operation.hpp>
 
 #include "node/config.hpp"
 #include "node/discovery_manager.hpp"
 #include "node/publish_reply.hpp"
 #include "node/topic_stream.hpp"
 #include "store/sqlite_store.hpp"
+#include "stream/ingest.hpp"
 
 namespace p2panda::node {
+class IngestQueue;
 class SyncManager;
 class DiscoveryManager;
 class TopicDiscovery;
@@ -75,6 +80,10 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   // Validates and ingests an operation from a peer or an import; delivers what was released and
   // hands it to `forward` (other sessions). Returns whether it was newly stored.
   bool receive(const Topic& topic, const Operation& operation, const Source& source);
+  // The same off the node thread (node/ingest_queue.hpp), for sync sessions: `then(stored)` runs
+  // on the node thread once the operation was ingested (delivered when newly stored) or refused.
+  void receive_queued(const Topic& topic, Operation operation, Source source,
+                      std::function<void(bool stored, const Operation&)> then);
   // Pushes an event (sync started/ended) to every subscription of the topic.
   void broadcast(const Topic& topic, const RawEvent& event);
 
@@ -88,23 +97,31 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   void deliver(const Topic& topic, std::span<const Hash> released, const Source& source,
                const Operation& arrived);
   net::Awaitable<void> watch(std::shared_ptr<TopicStream> stream);
-  struct LogHead {
-    SeqNum seq_num;
-    Hash id;
-  };
-  // The latest entry of our own log `log` (nullopt: empty), from own_heads_ or else the store.
-  Result<std::optional<LogHead>> own_head(const LogId& log);
+  // The latest entry of our own log `log` (nullopt: empty), from the store. Any thread.
+  Result<std::optional<OwnHead>> read_own_head(const LogId& log);
+  // The heads of the other authors' logs in `topic` (causal dependencies). Any thread.
   Result<std::vector<Hash>> causal_heads(const Topic& topic);
+  // Forgets every cached head of our logs (node thread).
+  void forget_own_heads();
+  // A publish signed by its caller, waiting for the node thread to batch it.
   struct PublishRequest {
-    std::shared_ptr<TopicStream> stream;
-    std::optional<Bytes> body;
-    bool prune = false;
+    Operation operation;
+    Topic topic;
+    NodeExtensions extensions;
+    std::shared_ptr<OwnLog> own;
+    bool causal = false;
     PublishReply reply;
   };
+  // Caller's thread, under own.mutex: the next operation of our log in `topic`.
+  Result<Operation> sign_next(OwnLog& own, const Topic& topic, std::optional<Bytes> body,
+                              bool prune);
   struct PublishBatch;
   void drain_publishes();                                   // node thread
   void finish_publishes(PublishBatch& batch, Result<void> status);  // node thread
   void refuse_queued_publishes();                          // shutdown
+  // What receive() does with an ingest result (node thread); returns whether newly stored.
+  bool absorb(const Topic& topic, const Operation& operation, const Source& source,
+              const Result<stream::IngestResult>& result);
 
   NodeConfig config_;
   NodeId id_;
@@ -117,6 +134,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   std::shared_ptr<const std::atomic<std::size_t>> connection_count_;
   asio::any_io_executor executor_;
   std::shared_ptr<node::Completions> completions_;
+  std::unique_ptr<node::IngestQueue> ingest_;
   std::unique_ptr<node::SyncManager> sync_;
   node::DiscoveryCounters discovery_counters_;
   std::unique_ptr<node::DiscoveryManager> discovery_;
@@ -126,12 +144,9 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   struct TopicState {
     std::vector<std::weak_ptr<TopicStream>> streams;
     bool causal = false;
+    std::shared_ptr<OwnLog> own = std::make_shared<OwnLog>();
   };
   std::map<Topic, TopicState> topics_;
-  // Heads of our own logs, so that a publish reads nothing from the store (a reader transaction
-  // cost ~50 us of each, docs/benchmarks.md). Only publish() and receive() change our logs; the
-  // store stays the authority: on any doubt the entry is dropped and read again.
-  std::map<LogId, std::optional<LogHead>> own_heads_;
   // Topics whose own log this engine has linked to the topic in the store (publish's fast lane
   // links only on the first publish; a failed write forgets the topic).
   std::set<Topic> own_linked_;

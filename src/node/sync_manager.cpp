@@ -36,7 +36,17 @@ struct SyncManager::Session {
   Signal wake;
   bool handshaken = false;
   bool ended = false;
+  std::size_t ingesting = 0;  // received operations not yet through the ingest queue
+  // SyncEnded waits until the session's last received operation was processed, so that a
+  // subscriber sees every Processed event of a session before its end.
+  std::optional<SyncEnded> ended_event;
 };
+
+namespace {
+// Received operations a session may have in the ingest queue before it stops reading: QUIC's
+// flow control then holds the sender back, and nothing piles up in memory.
+constexpr std::size_t kMaxIngesting = 256;
+}  // namespace
 
 SyncManager::SyncManager(detail::NodeEngine& engine)
     : engine_(engine), alpn_(protocol_alpn("p2panda/log_sync/v1", engine.config().network_id)) {}
@@ -252,19 +262,23 @@ net::Awaitable<void> SyncManager::run(std::shared_ptr<Session> session) {
         break;
       }
     }
-    drain_events(*session);
+    drain_events(session);
     if (session->ended || core.finished()) break;
     auto deadline = core.next_deadline();
     co_await session->wake.wait_until(deadline ? from_micros(*deadline) : Clock::time_point::max());
     if (deadline && now_micros() >= *deadline) core.handle_timeout(now_micros());
   }
-  drain_events(*session);
+  drain_events(session);
   if (!session->ended) end(*session, std::nullopt);
 }
 
 net::Awaitable<void> SyncManager::read_loop(std::shared_ptr<Session> session) {
   const auto limit = engine_.config().session.max_message;
   while (!session->ended) {
+    while (session->ingesting >= kMaxIngesting && !session->ended) {
+      co_await session->wake.wait_until(Clock::time_point::max());
+    }
+    if (session->ended) break;
     auto frame = co_await net::read_frame(*session->stream, limit);
     if (session->ended) break;
     if (!frame) {
@@ -279,7 +293,8 @@ net::Awaitable<void> SyncManager::read_loop(std::shared_ptr<Session> session) {
   }
 }
 
-void SyncManager::drain_events(Session& session) {
+void SyncManager::drain_events(const std::shared_ptr<Session>& held) {
+  Session& session = *held;
   while (!session.ended) {
     auto event = session.core->poll_event();
     if (!event) return;
@@ -297,9 +312,20 @@ void SyncManager::drain_events(Session& session) {
               engine_.counters().received.fetch_add(1);
               const Source source =
                   FromSyncSession{session.remote, session.id, phase_of(received.phase)};
-              if (engine_.receive(session.topic, received.operation, source)) {
-                publish(session.topic, received.operation, &session);
-              }
+              ++session.ingesting;
+              // The session stays alive while its operations are in the queue (the map may
+              // drop it meanwhile).
+              engine_.receive_queued(
+                  session.topic, std::move(received.operation), source,
+                  [this, held](bool stored, const Operation& operation) {
+                    --held->ingesting;
+                    held->wake.notify_all();
+                    if (stored) publish(held->topic, operation, held.get());
+                    if (held->ingesting == 0 && held->ended_event) {
+                      engine_.broadcast(held->topic, *held->ended_event);
+                      held->ended_event.reset();
+                    }
+                  });
             },
             [&](sync::SessionFinished&) { end(session, std::nullopt); },
             [&](sync::Failed& failed) { end(session, failed.error); },
@@ -318,11 +344,14 @@ void SyncManager::end(Session& session, std::optional<Error> error) {
     engine_.counters().sessions_running.fetch_sub(1);
     engine_.counters().bytes_sent.fetch_add(metrics.sent_bytes);
     engine_.counters().bytes_received.fetch_add(metrics.received_bytes);
-    engine_.broadcast(session.topic,
-                      SyncEnded{ended.remote, ended.session_id, metrics.sent_operations,
-                                metrics.received_operations, metrics.sent_bytes,
-                                metrics.received_bytes, ended.sent_bytes_topic_total,
-                                ended.received_bytes_topic_total, ended.error});
+    SyncEnded event{ended.remote, ended.session_id, metrics.sent_operations,
+                     metrics.received_operations, metrics.sent_bytes, metrics.received_bytes,
+                     ended.sent_bytes_topic_total, ended.received_bytes_topic_total, ended.error};
+    if (session.ingesting == 0) {
+      engine_.broadcast(session.topic, event);
+    } else {
+      session.ended_event = std::move(event);
+    }
   }
   if (error) engine_.counters().sessions_failed.fetch_add(1);
   if (session.stream) {

@@ -54,7 +54,7 @@ class SyncManager {
   bool claim_incoming(const std::shared_ptr<Session>& session);
   net::Awaitable<void> run(std::shared_ptr<Session> session);
   net::Awaitable<void> read_loop(std::shared_ptr<Session> session);
-  void drain_events(Session& session);
+  void drain_events(const std::shared_ptr<Session>& session);
   void end(Session& session, std::optional<Error> error);
   net::Awaitable<void> retry_loop();
   void connect_missing();

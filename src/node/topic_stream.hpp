@@ -13,6 +13,7 @@
 
 #include <p2panda/stream_raw.hpp>
 
+#include "node/own_log.hpp"
 #include "node/signal.hpp"
 #include "store/store.hpp"
 #include "stream/consumer.hpp"
@@ -26,6 +27,9 @@ class TopicStream {
 
   const Topic& topic() const { return topic_; }
   const StreamOptions& options() const { return options_; }
+  // Our log in this topic (set by the engine when it opens the stream; any thread after that).
+  void attach_own_log(std::shared_ptr<OwnLog> own) { own_log_ = std::move(own); }
+  const std::shared_ptr<OwnLog>& own_log() const { return own_log_; }
 
   // Loads the cursor and queues the replay; emits ReplayStarted (when there is something to
   // replay) or ReplayFailed.
@@ -53,6 +57,7 @@ class TopicStream {
 
  private:
   store::Store& store_;
+  std::shared_ptr<OwnLog> own_log_;
   Topic topic_;
   StreamOptions options_;
   std::size_t window_;

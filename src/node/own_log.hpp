@@ -1,0 +1,31 @@
+// OwnLog: the head of the node's own log in one topic, shared by the engine and every stream of
+// the topic, so that publishers sign on their own thread (engine_publish.cpp) instead of queueing
+// that work on the node thread. Its mutex is held while a publisher reads the head, signs and
+// queues, so operations enter the publish queue in log order. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+
+#include <p2panda/hash.hpp>
+#include <p2panda/ids.hpp>
+
+namespace p2panda::detail {
+
+struct OwnHead {
+  SeqNum seq_num;
+  Hash id;
+};
+
+struct OwnLog {
+  std::mutex mutex;
+  // Guarded by `mutex`. Outer nullopt: not known, read the store; inner nullopt: an empty log.
+  // The store stays the authority: on any doubt (a failed write, our own operations arriving
+  // from elsewhere) the head is forgotten and read again.
+  std::optional<std::optional<OwnHead>> head;
+  // Multi-writer causal order on this topic (sticky: set once any stream asks for it).
+  std::atomic<bool> causal{false};
+};
+
+}  // namespace p2panda::detail
