@@ -2,14 +2,16 @@
 //   publish_ops_s        publishes per second of ~100-byte messages into a file database: the
 //                        faster of publish_blocking() in a loop (publish_blocking_ops_s) and
 //                        kAsyncWindow awaitable publishes in flight (publish_async_ops_s)
+//   publish_deep_ops_s   kDeepWindow awaitable publishes in flight: what the pipeline carries
+//   publish_deep_vs_sign when the application keeps it full (reported beside, not in, the above)
 //   sign_ops_s           create_node_operation() for the same messages, same rounds: the signing
 //                        a publish cannot avoid
 //   publish_vs_sign      publish_ops_s / sign_ops_s (goal >= 0.7)
 //   e2e_latency_p50_ms,  publish_blocking() on node A until node B's subscription yields the
 //   e2e_latency_p99_ms   Processed event, one message at a time, QUIC over 127.0.0.1 in this
 //                        process (goals 2 and 10 ms)
-//   idle_node_rss_mb,    see node_bench_rss.cpp: VmRSS of a child process with one idle node, and
-//   rss_per_topic_kb     its growth per opened topic stream
+//   idle_node_rss_mb,    see node_bench_rss.cpp: VmRSS of a child process (bench/idle_node.cpp)
+//   rss_per_topic_kb     with one idle node, and its growth per opened topic stream
 // Rates are the median of kRounds rounds (each round: sign, blocking, awaitable, interleaved so a
 // load spike hits all three alike); every round is printed, for the spread.
 // Usage: node_bench [--results FILE]
@@ -43,6 +45,7 @@ constexpr std::size_t kRounds = 3;
 constexpr std::size_t kPublishes = 3000;  // per form and round
 constexpr std::size_t kWarmUp = 100;      // publishes before timing (statement cache, WAL)
 constexpr std::size_t kAsyncWindow = 32;
+constexpr std::size_t kDeepWindow = 256;
 constexpr std::size_t kLatencySamples = 500;
 constexpr std::size_t kMessageSize = 100;
 
@@ -127,8 +130,9 @@ double publish_blocking_rate(Publisher<std::string>& publisher, std::size_t firs
   return static_cast<double>(kPublishes) / seconds_since(start);
 }
 
-// kAsyncWindow coroutines on an application io_context, each publishing until all are done.
-double publish_async_rate(Publisher<std::string>& publisher, std::size_t first) {
+// `window` coroutines on an application io_context, each publishing until all are done.
+double publish_async_rate(Publisher<std::string>& publisher, std::size_t first,
+                          std::size_t window) {
   asio::io_context io(1);
   std::size_t next = 0, failed = 0;
   auto worker = [&]() -> Awaitable<void> {
@@ -139,7 +143,7 @@ double publish_async_rate(Publisher<std::string>& publisher, std::size_t first) 
     }
   };
   const auto start = Clock::now();
-  for (std::size_t w = 0; w < kAsyncWindow; ++w) asio::co_spawn(io, worker(), asio::detached);
+  for (std::size_t w = 0; w < window; ++w) asio::co_spawn(io, worker(), asio::detached);
   io.run();
   const double elapsed = seconds_since(start);
   if (failed > 0) {
@@ -150,7 +154,7 @@ double publish_async_rate(Publisher<std::string>& publisher, std::size_t first) 
 }
 
 struct PublishFigures {
-  double sign = 0, blocking = 0, async = 0;
+  double sign = 0, blocking = 0, async = 0, deep = 0;
 };
 
 // One round on a fresh file database. The subscription is held but not read: the figure is the
@@ -170,11 +174,14 @@ std::optional<PublishFigures> publish_round(const TempDir& dir, std::size_t roun
   PublishFigures figures;
   figures.sign = sign_rate(topic, 0);
   figures.blocking = publish_blocking_rate(stream->publisher, kWarmUp);
-  figures.async = publish_async_rate(stream->publisher, kWarmUp + kPublishes);
+  figures.async = publish_async_rate(stream->publisher, kWarmUp + kPublishes, kAsyncWindow);
+  figures.deep = publish_async_rate(stream->publisher, kWarmUp + 2 * kPublishes, kDeepWindow);
   node->shutdown();
   std::printf(
-      "  round %zu: sign %8.0f/s  publish_blocking %8.0f/s  publish (awaitable x%zu) %8.0f/s\n",
-      round, figures.sign, figures.blocking, kAsyncWindow, figures.async);
+      "  round %zu: sign %8.0f/s  publish_blocking %8.0f/s  publish (awaitable x%zu) %8.0f/s"
+      "  (x%zu) %8.0f/s\n",
+      round, figures.sign, figures.blocking, kAsyncWindow, figures.async, kDeepWindow,
+      figures.deep);
   return figures;
 }
 
@@ -236,27 +243,30 @@ std::vector<double> e2e_latencies(const TempDir& dir) {
 
 int main(int argc, char** argv) {
   using namespace p2panda::bench;
-  if (argc == 2 && std::string_view(argv[1]) == "--idle-child") return run_idle_child();
   std::string results;
   if (!parse_results_flag(argc, argv, "node_bench [--results FILE]", results)) return 2;
   std::printf("load average at start: %s\n", load_average().c_str());
   TempDir dir;
   Figures figures;
 
-  std::vector<double> sign, blocking, async, ratio;
+  std::vector<double> sign, blocking, async, deep, ratio, deep_ratio;
   for (std::size_t round = 0; round < kRounds; ++round) {
     auto measured = publish_round(dir, round);
     if (!measured) return 1;
     sign.push_back(measured->sign);
     blocking.push_back(measured->blocking);
     async.push_back(measured->async);
+    deep.push_back(measured->deep);
     ratio.push_back(std::max(measured->blocking, measured->async) / measured->sign);
+    deep_ratio.push_back(measured->deep / measured->sign);
   }
   figures["sign_ops_s"] = median(sign);
   figures["publish_blocking_ops_s"] = median(blocking);
   figures["publish_async_ops_s"] = median(async);
   figures["publish_ops_s"] = std::max(median(blocking), median(async));
   figures["publish_vs_sign"] = median(ratio);
+  figures["publish_deep_ops_s"] = median(deep);
+  figures["publish_deep_vs_sign"] = median(deep_ratio);
 
   const auto latencies = e2e_latencies(dir);
   if (latencies.empty()) return 1;
@@ -265,7 +275,7 @@ int main(int argc, char** argv) {
   std::printf("  latency: min %.3f ms, p90 %.3f ms, max %.3f ms\n", percentile(latencies, 0),
               percentile(latencies, 0.9), percentile(latencies, 1));
 
-  auto rss = measure_rss("/proc/self/exe");
+  auto rss = measure_rss(P2PANDA_IDLE_NODE);
   if (!rss) return 1;
   figures["idle_node_rss_mb"] = rss->idle_node_mb;
   figures["idle_process_rss_mb"] = rss->process_mb;

@@ -16,11 +16,8 @@ struct RssFigures {
   double per_topic_kb = 0;  // growth per opened topic stream
 };
 
-// Starts `self --idle-child` and reads its VmRSS after each step. Nullopt (after a message on
-// stderr) when the child cannot be started or does not answer.
-std::optional<RssFigures> measure_rss(const char* self);
-
-// The child's side: reads step commands on stdin, answers "ready" on stdout. Returns the exit code.
-int run_idle_child();
+// Starts the idle_node program (bench/idle_node.cpp) and reads its VmRSS after each step.
+// Nullopt (after a message on stderr) when the child cannot be started or does not answer.
+std::optional<RssFigures> measure_rss(const char* idle_node);
 
 }  // namespace p2panda::bench

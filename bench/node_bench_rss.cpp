@@ -1,8 +1,8 @@
 // Memory of an idle node, measured in a separate process so that nothing the benchmark itself
 // allocated (other nodes, operation pools, the parent's heap) is counted. The parent starts
-// `node_bench --idle-child` with pipes on its stdin and stdout and drives it with one-line
-// commands; after each step the child says "ready" and the parent reads VmRSS of the child from
-// /proc/<pid>/status. The child runs only what the step needs: no benchmark library, no timing.
+// the idle_node program (bench/idle_node.cpp: only a node, no benchmark library) with pipes on
+// its stdin and stdout and drives it with one-line commands; after each step the child says
+// "ready" and the parent reads VmRSS of the child from /proc/<pid>/status.
 #include "node_bench.hpp"
 
 #include <sys/wait.h>
@@ -23,7 +23,6 @@ namespace {
 using namespace std::chrono_literals;
 
 // Lets the node's threads finish starting (endpoint, store writer) before RSS is read.
-constexpr auto kSettle = 300ms;
 
 // "VmRSS:  1234 kB" -> 1234; 0 when the process or the field is gone.
 double status_kb(int pid, const std::string& field) {
@@ -58,7 +57,7 @@ std::optional<Child> start_child(const char* self) {
     dup2(from_child[1], STDOUT_FILENO);
     close(to_child[1]);
     close(from_child[0]);
-    execl(self, self, "--idle-child", static_cast<char*>(nullptr));
+    execl(self, self, static_cast<char*>(nullptr));
     _exit(127);
   }
   close(to_child[0]);
@@ -106,33 +105,6 @@ std::optional<RssFigures> measure_rss(const char* self) {
     return std::nullopt;
   }
   return figures;
-}
-
-int run_idle_child() {
-  std::optional<Node> node;
-  std::vector<Stream<std::string>> streams;
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    if (line == "spawn") {
-      auto spawned = spawn_blocking();  // the defaults: in-memory SQLite, QUIC on 127.0.0.1
-      if (!spawned) return 1;
-      node.emplace(std::move(*spawned));
-    } else if (line == "topics" && node) {
-      streams.reserve(kIdleTopics);
-      for (std::size_t i = 0; i < kIdleTopics; ++i) {
-        auto stream = node->stream_blocking<std::string>(Topic::random());
-        if (!stream) return 1;
-        streams.push_back(std::move(*stream));
-      }
-    } else if (line != "start") {
-      return 2;
-    }
-    std::this_thread::sleep_for(kSettle);
-    std::cout << "ready" << std::endl;
-  }
-  streams.clear();
-  if (node) node->shutdown();
-  return 0;
 }
 
 }  // namespace p2panda::bench

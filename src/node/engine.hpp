@@ -1,11 +1,13 @@
 // NodeEngine: the node on its own thread. It owns the store, the transport and the topics, and
 // wires them: publish (sign, persist, deliver, forward), operations from peers (validate, ingest,
 // deliver, forward only what passed), subscriptions, and the sync sessions (sync_manager.hpp).
-// Public handles (node.hpp) reach it through co_spawn onto executor().
+// Public handles (node.hpp) reach it through co_spawn onto executor(), except publishes, which
+// their callers sign and queue (engine_publish.cpp).
 //
 // Threading: everything marked "node thread" REQUIRES running on executor(). Metrics are atomics
-// and readable from any thread. The store runs its own threads (store/sqlite_store.hpp); publish
-// awaits its write, the rest calls the store with blocking jobs for now (docs/node.md, "Threads").
+// and readable from any thread. The store runs its own threads (store/sqlite_store.hpp);
+// publishes and received operations reach it without blocking the node thread, import and
+// cursor writes still block it (docs/node.md, "Threads").
 #pragma once
 
 #include <atomic>
@@ -155,6 +157,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   std::mutex publish_mutex_;
   std::deque<PublishRequest> publish_queue_;
   bool publish_drain_posted_ = false;
+  std::size_t publish_writing_ = 0;  // batches with the writer
   bool publish_closed_ = false;
   AtomicMetrics metrics_;
   std::atomic<bool> shut_down_{false};
