@@ -34,7 +34,8 @@ net::Awaitable<Result<ImportEnded>> import_task(std::shared_ptr<NodeEngine> engi
                                                 std::shared_ptr<TopicStream> stream,
                                                 std::vector<Operation> operations) {
   if (engine->is_shut_down()) co_return shut_down();
-  co_return engine->import(*stream, std::move(operations));
+  auto importing = engine->import(std::move(stream), std::move(operations));
+  co_return co_await std::move(importing);
 }
 
 net::Awaitable<Result<bool>> close_task(std::shared_ptr<NodeEngine> engine, Topic topic) {

@@ -182,11 +182,11 @@ bool NodeEngine::receive(const Topic& topic, const Operation& operation, const S
   auto result = store_->transact([&](store::StoreWriter& writer) {
     return stream::check_and_ingest(writer, operation, topic, ingest);
   });
-  return absorb(topic, operation, source, result);
+  return absorb(topic, operation, source, result) == Absorbed::Stored;
 }
 
 void NodeEngine::receive_queued(const Topic& topic, Operation operation, Source source,
-                                std::function<void(bool stored, const Operation&)> then) {
+                                std::function<void(Absorbed, const Operation&)> then) {
   if (operation.author() == id_) forget_own_heads();
   const bool is_causal = causal(topic);
   ingest_->push({topic, std::move(operation), is_causal,
@@ -197,24 +197,25 @@ void NodeEngine::receive_queued(const Topic& topic, Operation operation, Source 
                  }});
 }
 
-bool NodeEngine::absorb(const Topic& topic, const Operation& operation, const Source& source,
-                        const Result<stream::IngestResult>& result) {
+NodeEngine::Absorbed NodeEngine::absorb(const Topic& topic, const Operation& operation,
+                                        const Source& source,
+                                        const Result<stream::IngestResult>& result) {
   if (!result) {
     broadcast(topic, ProcessingFailed{operation.id(), result.error(), source});
-    return false;
+    return Absorbed::Refused;
   }
   if (auto* rejected = std::get_if<stream::Rejected>(&result->outcome)) {
     metrics_.rejected.fetch_add(1);
     broadcast(topic, ProcessingFailed{operation.id(), rejected->reason, source});
-    return false;
+    return Absorbed::Refused;
   }
   if (std::holds_alternative<stream::AlreadyExists>(result->outcome) ||
       std::holds_alternative<stream::Obsolete>(result->outcome)) {
-    return false;
+    return Absorbed::Known;
   }
   metrics_.ingested.fetch_add(1);
   deliver(topic, result->released, source, operation);
-  return true;
+  return Absorbed::Stored;
 }
 
 void NodeEngine::deliver(const Topic& topic, std::span<const Hash> released, const Source& source,
@@ -253,20 +254,38 @@ void NodeEngine::broadcast(const Topic& topic, const RawEvent& event) {
   }
 }
 
-ImportEnded NodeEngine::import(TopicStream& stream, std::vector<Operation> operations) {
+net::Awaitable<ImportEnded> NodeEngine::import(std::shared_ptr<TopicStream> stream,
+                                              std::vector<Operation> operations) {
   static std::atomic<std::uint64_t> next_session{1};
-  ImportEnded ended{next_session.fetch_add(1), 0, 0};
-  broadcast(stream.topic(), ImportStarted{ended.session_id});
-  const auto before = metrics_.rejected.load();
-  for (const auto& operation : operations) {
-    if (receive(stream.topic(), operation, FromImport{ended.session_id})) {
-      ++ended.imported;
-      sync_->publish(stream.topic(), operation, nullptr);
-    }
+  struct Progress {
+    ImportEnded ended;
+    std::size_t waiting = 0;
+  };
+  auto progress = std::make_shared<Progress>();
+  progress->ended = ImportEnded{next_session.fetch_add(1), 0, 0};
+  progress->waiting = operations.size();
+  const Topic topic = stream->topic();
+  const std::uint64_t session = progress->ended.session_id;
+  broadcast(topic, ImportStarted{session});
+  for (auto& operation : operations) {
+    receive_queued(topic, std::move(operation), FromImport{session},
+                   [this, progress, stream, topic](Absorbed absorbed, const Operation& stored) {
+                     if (absorbed == Absorbed::Stored) {
+                       ++progress->ended.imported;
+                       sync_->publish(topic, stored, nullptr);
+                     } else if (absorbed == Absorbed::Refused) {
+                       ++progress->ended.failed;
+                     }
+                     --progress->waiting;
+                     stream->changed().notify_all();
+                   });
   }
-  ended.failed = metrics_.rejected.load() - before;
-  broadcast(stream.topic(), ended);
-  return ended;
+  // The stream's signal also wakes on shutdown and close (then the count is what arrived).
+  while (progress->waiting > 0 && !stream->closed() && !is_shut_down()) {
+    co_await stream->changed().wait_until(node::Clock::time_point::max());
+  }
+  broadcast(topic, progress->ended);
+  co_return progress->ended;
 }
 
 void NodeEngine::close_sessions(const Topic& topic) { sync_->close_topic(topic); }

@@ -6,8 +6,8 @@
 //
 // Threading: everything marked "node thread" REQUIRES running on executor(). Metrics are atomics
 // and readable from any thread. The store runs its own threads (store/sqlite_store.hpp);
-// publishes and received operations reach it without blocking the node thread, import and
-// cursor writes still block it (docs/node.md, "Threads").
+// publishes, received and imported operations reach it without blocking the node thread; cursor
+// writes still block it (docs/node.md, "Threads").
 #pragma once
 
 #include <atomic>
@@ -72,7 +72,10 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   // stored, delivered and forwarded, or the error; NodeShutDown once the node is shut down.
   void enqueue_publish(std::shared_ptr<TopicStream> stream, std::optional<Bytes> body, bool prune,
                        PublishReply reply);
-  ImportEnded import(TopicStream& stream, std::vector<Operation> operations);
+  // Queues `operations` for ingest like received ones (IngestQueue) and completes once each was
+  // processed: ImportStarted, their Processed events, then ImportEnded.
+  net::Awaitable<ImportEnded> import(std::shared_ptr<TopicStream> stream,
+                                     std::vector<Operation> operations);
   void close_sessions(const Topic& topic);
   void add_peer(net::PeerAddress peer, PeerDiscovered::Via via);
   void add_bootstrap(const net::PeerAddress& peer);  // address book, then add_peer
@@ -82,10 +85,13 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   // Validates and ingests an operation from a peer or an import; delivers what was released and
   // hands it to `forward` (other sessions). Returns whether it was newly stored.
   bool receive(const Topic& topic, const Operation& operation, const Source& source);
-  // The same off the node thread (node/ingest_queue.hpp), for sync sessions: `then(stored)` runs
-  // on the node thread once the operation was ingested (delivered when newly stored) or refused.
+  // What became of a received operation.
+  enum class Absorbed { Stored, Known, Refused };  // Known: already stored, or below a prune
+  // The same off the node thread (node/ingest_queue.hpp), for sync sessions and imports: `then`
+  // runs on the node thread once the operation was ingested (and delivered when newly stored) or
+  // refused.
   void receive_queued(const Topic& topic, Operation operation, Source source,
-                      std::function<void(bool stored, const Operation&)> then);
+                      std::function<void(Absorbed, const Operation&)> then);
   // Pushes an event (sync started/ended) to every subscription of the topic.
   void broadcast(const Topic& topic, const RawEvent& event);
 
@@ -121,9 +127,9 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   void drain_publishes();                                   // node thread
   void finish_publishes(PublishBatch& batch, Result<void> status);  // node thread
   void refuse_queued_publishes();                          // shutdown
-  // What receive() does with an ingest result (node thread); returns whether newly stored.
-  bool absorb(const Topic& topic, const Operation& operation, const Source& source,
-              const Result<stream::IngestResult>& result);
+  // What receive() does with an ingest result (node thread).
+  Absorbed absorb(const Topic& topic, const Operation& operation, const Source& source,
+                  const Result<stream::IngestResult>& result);
 
   NodeConfig config_;
   NodeId id_;

@@ -317,10 +317,13 @@ void SyncManager::drain_events(const std::shared_ptr<Session>& held) {
               // drop it meanwhile).
               engine_.receive_queued(
                   session.topic, std::move(received.operation), source,
-                  [this, held](bool stored, const Operation& operation) {
+                  [this, held](detail::NodeEngine::Absorbed absorbed,
+                               const Operation& operation) {
                     --held->ingesting;
                     held->wake.notify_all();
-                    if (stored) publish(held->topic, operation, held.get());
+                    if (absorbed == detail::NodeEngine::Absorbed::Stored) {
+                      publish(held->topic, operation, held.get());
+                    }
                     if (held->ingesting == 0 && held->ended_event) {
                       engine_.broadcast(held->topic, *held->ended_event);
                       held->ended_event.reset();
