@@ -92,11 +92,39 @@ const Topic& RawSubscription::topic() const { return stream_->topic(); }
 
 namespace {
 
+// Automatic acks: the application is done with the event it took last, so its ack is saved
+// before the next event is handed out (what "acked once done" means across a crash), awaited
+// rather than blocked on, so the node thread goes on with other topics meanwhile.
+net::Awaitable<void> settle(const std::shared_ptr<NodeEngine>& engine,
+                            const std::shared_ptr<TopicStream>& stream) {
+  auto pending = stream->begin_settle();
+  if (!pending) co_return;
+  struct Outcome {
+    bool done = false;
+    Result<void> saved;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  engine->store().submit(
+      [cursor = pending->cursor](store::StoreWriter& writer) { return writer.set_cursor(cursor); },
+      [outcome, stream, completions = engine->completions()](Result<void> saved) {
+        completions->post([outcome, stream, saved = std::move(saved)] {
+          outcome->saved = saved;
+          outcome->done = true;
+          stream->changed().notify_all();
+        });
+      });
+  while (!outcome->done && !engine->is_shut_down()) {
+    co_await stream->changed().wait_until(node::Clock::time_point::max());
+  }
+  stream->end_settle(*pending, outcome->done ? outcome->saved : shut_down());
+}
+
 // The next event, waiting until `deadline`: nullopt when it passed first.
 net::Awaitable<Result<std::optional<RawEvent>>> next_event(std::shared_ptr<NodeEngine> engine,
                                                            std::shared_ptr<TopicStream> stream,
                                                            node::Clock::time_point deadline) {
-  stream->settle();  // the application is done with the previous event
+  auto settling = settle(engine, stream);
+  co_await std::move(settling);
   for (;;) {
     if (auto event = stream->pop()) {
       stream->pump(node::now_micros());  // room in the window: move more deliveries in

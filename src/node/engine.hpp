@@ -6,8 +6,8 @@
 //
 // Threading: everything marked "node thread" REQUIRES running on executor(). Metrics are atomics
 // and readable from any thread. The store runs its own threads (store/sqlite_store.hpp);
-// publishes, received and imported operations reach it without blocking the node thread; cursor
-// writes still block it (docs/node.md, "Threads").
+// publishes, received and imported operations and automatic acks reach it without blocking the
+// node thread; explicit acks still block it (docs/node.md, "Threads").
 #pragma once
 
 #include <atomic>
@@ -62,6 +62,8 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   const node::DiscoveryCounters& discovery_counters() const { return discovery_counters_; }
   bool is_shut_down() const { return shut_down_.load(); }
   store::Store& store() { return *store_; }
+  // Hands store completions to the node thread (closed at shutdown). Any thread.
+  const std::shared_ptr<node::Completions>& completions() const { return completions_; }
   net::Transport& transport() { return *transport_; }
   const PrivateKey& key() const { return config_.key; }
   NodeGossip& gossip() { return *gossip_; }  // node thread (gossip_node.hpp)

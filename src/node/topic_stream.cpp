@@ -126,6 +126,21 @@ void TopicStream::settle() {
   if (auto acked = ack(id); !acked) push(AckFailed{id, acked.error()});
 }
 
+std::optional<stream::Consumer::PendingAck> TopicStream::begin_settle() {
+  if (!handed_) return std::nullopt;
+  const Hash id = *handed_;
+  handed_.reset();
+  return consumer_.begin_ack(id);
+}
+
+void TopicStream::end_settle(const stream::Consumer::PendingAck& pending,
+                             const Result<void>& saved) {
+  consumer_.end_ack(pending, saved.has_value());
+  // A failed cursor write leaves the operation unacked: it comes again after a restart.
+  if (!saved) push(AckFailed{pending.id, saved.error()});
+  changed_.notify_all();  // room for more in flight
+}
+
 Result<void> TopicStream::ack(const Hash& id) {
   auto acked = consumer_.ack(id);
   if (acked) changed_.notify_all();  // room for more in flight

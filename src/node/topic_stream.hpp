@@ -46,6 +46,11 @@ class TopicStream {
   // Automatic acks: acks the Processed event handed out last, now that the application asks for
   // more (it is done with it). Call at the start of every next().
   void settle();
+  // The same without blocking on the cursor write (RawSubscription's next): begin_settle begins
+  // the ack of the operation handed out last (nullopt: nothing to write); the caller saves the
+  // cursor and calls end_settle with the outcome.
+  std::optional<stream::Consumer::PendingAck> begin_settle();
+  void end_settle(const stream::Consumer::PendingAck& pending, const Result<void>& saved);
   Result<void> ack(const Hash& id);
   void nak(const Hash& id, std::uint64_t now);
 

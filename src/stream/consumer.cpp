@@ -11,6 +11,7 @@ Consumer::Consumer(store::Store& store, Topic topic, ConsumerConfig config)
   if (config_.cursor_name.empty()) config_.cursor_name = topic_.to_hex();
   if (config_.max_ack_pending == 0) config_.max_ack_pending = 1;
   cursor_ = Cursor(config_.cursor_name);
+  intended_ = cursor_;
 }
 
 Result<std::size_t> Consumer::start(const StartFrom& from, Micros) {
@@ -32,6 +33,7 @@ Result<std::size_t> Consumer::start(const StartFrom& from, Micros) {
       return writer.set_cursor(cursor_);
     }));
   }
+  intended_ = cursor_;
   P2PANDA_TRY(heights, store_.query([this](store::StoreReader& reader) {
     return reader.topic_heights(topic_);
   }));
@@ -105,16 +107,28 @@ Result<std::optional<Delivery>> Consumer::next_delivery(Micros now) {
 }
 
 Result<void> Consumer::advance(const PublicKey& author, const LogId& log, SeqNum seq) {
-  Cursor advanced = cursor_;
-  if (!advanced.advance(author, log, seq)) return {};
+  // Built on the begun ack too (intended_), so that this write does not take it back when it
+  // lands after that one; written also when only the begun ack covers it, which is not saved yet.
+  Cursor advanced = intended_;
+  if (!advanced.advance(author, log, seq)) {
+    Cursor saved = cursor_;
+    if (!saved.advance(author, log, seq)) return {};
+  }
   // Only a saved cursor counts: after a failed write the ack is not done, so the operations stay
   // in flight (and are redelivered) and a retried ack writes again instead of finding nothing to
   // advance.
   P2PANDA_CHECK(store_.write([&advanced](store::StoreWriter& writer) {
     return writer.set_cursor(advanced);
   }));
-  cursor_ = std::move(advanced);
+  cursor_ = advanced;
+  intended_ = std::move(advanced);
+  forget_acked(author, log, seq);
+  return {};
+}
+
+void Consumer::forget_acked(const PublicKey& author, const LogId& log, SeqNum seq) {
   // Everything at or below seq in this log is acked now: stop tracking it.
+  (void)log;  // one log per author in a topic
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
     const Operation& operation = it->second.operation;
     if (operation.author() == author && operation.seq_num() <= seq) {
@@ -123,7 +137,31 @@ Result<void> Consumer::advance(const PublicKey& author, const LogId& log, SeqNum
       ++it;
     }
   }
-  return {};
+}
+
+std::optional<Consumer::PendingAck> Consumer::begin_ack(const Hash& id) {
+  auto found = in_flight_.find(id);
+  if (found == in_flight_.end()) return std::nullopt;
+  const Operation& operation = found->second.operation;
+  auto extensions = node_extensions(operation.header());
+  if (!extensions) return std::nullopt;
+  Cursor advanced = intended_;
+  if (!advanced.advance(operation.author(), extensions->log_id, operation.seq_num())) {
+    return std::nullopt;  // the saved cursor acks it already (nothing is begun meanwhile)
+  }
+  intended_ = advanced;
+  return PendingAck{id, std::move(advanced), operation.author(), extensions->log_id,
+                    operation.seq_num()};
+}
+
+void Consumer::end_ack(const PendingAck& pending, bool saved) {
+  if (!saved) {
+    intended_ = cursor_;  // as if never begun: the operation stays in flight
+    return;
+  }
+  cursor_.advance(pending.author, pending.log, pending.seq);
+  intended_.advance(pending.author, pending.log, pending.seq);
+  forget_acked(pending.author, pending.log, pending.seq);
 }
 
 Result<void> Consumer::ack(const Hash& id) {

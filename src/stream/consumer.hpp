@@ -71,6 +71,21 @@ class Consumer {
   // Errors: Store*.
   Result<void> ack(const Hash& id);
 
+  // The same in two steps, for a caller that awaits the cursor write instead of blocking on it.
+  // begin_ack gives the cursor to save for acking `id`, an operation in flight (nullopt: not in
+  // flight, or already acked by the saved cursor); end_ack says whether it was saved: only then
+  // does the ack count. Later acks build on the begun one, so a cursor written after it never
+  // takes it back. One begun ack at a time.
+  struct PendingAck {
+    Hash id;
+    Cursor cursor;
+    PublicKey author;
+    LogId log;
+    SeqNum seq;
+  };
+  std::optional<PendingAck> begin_ack(const Hash& id);
+  void end_ack(const PendingAck& pending, bool saved);
+
   // Redeliver now: the operation goes back to the front of the queue. Ignored unless in flight.
   void nak(const Hash& id);
 
@@ -98,12 +113,14 @@ class Consumer {
   };
 
   Result<void> advance(const PublicKey& author, const LogId& log, SeqNum seq);
+  void forget_acked(const PublicKey& author, const LogId& log, SeqNum seq);
   Result<std::size_t> queue_replay(const LogRanges& ranges, std::optional<Timestamp> since);
 
   store::Store& store_;
   Topic topic_;
   ConsumerConfig config_;
-  Cursor cursor_;
+  Cursor cursor_;    // saved
+  Cursor intended_;  // saved, plus a begun ack being written (begin_ack)
   std::deque<Queued> queue_;
   std::map<Hash, InFlight> in_flight_;
   std::vector<Operation> exhausted_;

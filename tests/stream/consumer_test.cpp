@@ -175,3 +175,92 @@ TEST_F(ConsumerTest, AckOfAnotherTopicsOperationIsRefused) {
 
 }  // namespace
 }  // namespace p2panda::stream
+
+namespace p2panda::stream {
+namespace {
+
+// The two-step ack (begin_ack, then end_ack once the cursor write finished), which the node uses
+// for automatic acks so that it awaits the write instead of blocking on it.
+class TwoStepAckTest : public ::testing::Test {
+ protected:
+  Operation publish(LogWriter& writer) {
+    Operation operation = writer.next(Body(Bytes{1}));
+    auto result = store_->transact([&](store::StoreWriter& tx) {
+      return check_and_ingest(tx, operation, topic_, {});
+    });
+    EXPECT_TRUE(result.has_value());
+    return operation;
+  }
+  Result<std::size_t> replay_count() {
+    Consumer again(*store_, topic_, explicit_config());
+    return again.start(FromFrontier{}, 0);
+  }
+  Result<void> save(const Cursor& cursor) {
+    return store_->write([&](store::StoreWriter& tx) { return tx.set_cursor(cursor); });
+  }
+  static ConsumerConfig explicit_config() {
+    ConsumerConfig config;
+    config.ack_policy = AckPolicy::Explicit;
+    return config;
+  }
+
+  test::TempDir dir_;
+  Topic topic_ = Topic::random();
+  std::unique_ptr<store::SqliteStore> store_ = test::open_store(dir_.file("db.sqlite"));
+};
+
+TEST_F(TwoStepAckTest, CountsOnlyOnceSavedAndALaterAckNeverTakesItBack) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  LogWriter bob(PrivateKey::generate(), topic_);
+  Consumer consumer(*store_, topic_, explicit_config());
+  ASSERT_OK(consumer.start(FromFrontier{}, 0));
+  const Operation a0 = publish(alice), b0 = publish(bob);
+  ASSERT_OK(consumer.offer(a0, 0));
+  ASSERT_OK(consumer.offer(b0, 0));
+  ASSERT_TRUE(*consumer.next_delivery(0));
+  ASSERT_TRUE(*consumer.next_delivery(0));
+  EXPECT_EQ(consumer.in_flight(), 2u);
+
+  auto pending = consumer.begin_ack(a0.id());
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(consumer.in_flight(), 2u);  // not acked until saved
+  // The writer saves the begun cursor (its jobs run in order), but the node thread has not
+  // heard yet. Meanwhile a blocking ack of bob's operation writes after it: its cursor must
+  // include alice's begun ack, or it would take that ack back in the store.
+  ASSERT_OK(save(pending->cursor));
+  ASSERT_OK(consumer.ack(b0.id()));
+  consumer.end_ack(*pending, true);
+  EXPECT_EQ(consumer.in_flight(), 0u);
+  auto replayed = replay_count();
+  ASSERT_OK(replayed);
+  EXPECT_EQ(*replayed, 0u);
+}
+
+TEST_F(TwoStepAckTest, AFailedWriteLeavesTheOperationUnacked) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  Consumer consumer(*store_, topic_, explicit_config());
+  ASSERT_OK(consumer.start(FromFrontier{}, 0));
+  const Operation a0 = publish(alice);
+  ASSERT_OK(consumer.offer(a0, 0));
+  ASSERT_TRUE(*consumer.next_delivery(0));
+  auto pending = consumer.begin_ack(a0.id());
+  ASSERT_TRUE(pending);
+  consumer.end_ack(*pending, false);  // the write failed
+  EXPECT_EQ(consumer.in_flight(), 1u);
+  auto replayed = replay_count();
+  ASSERT_OK(replayed);
+  EXPECT_EQ(*replayed, 1u);
+  // A retry begins again and, saved, counts.
+  auto retry = consumer.begin_ack(a0.id());
+  ASSERT_TRUE(retry);
+  ASSERT_OK(save(retry->cursor));
+  consumer.end_ack(*retry, true);
+  EXPECT_EQ(consumer.in_flight(), 0u);
+  EXPECT_FALSE(consumer.begin_ack(a0.id()));  // nothing left to ack
+  auto after = replay_count();
+  ASSERT_OK(after);
+  EXPECT_EQ(*after, 0u);
+}
+
+}  // namespace
+}  // namespace p2panda::stream
