@@ -70,8 +70,10 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
 
   // Node thread.
   Result<std::shared_ptr<TopicStream>> open(const Topic& topic, StreamOptions options);
-  // Any thread: queues a publish (engine_publish.cpp). `reply` gets the operation id once it is
-  // stored, delivered and forwarded, or the error; NodeShutDown once the node is shut down.
+  // Any thread: signs and queues a publish (engine_publish.cpp). `reply` gets the operation id
+  // once it is stored, or the error (NodeShutDown once the node is shut down); it is answered on
+  // the writer thread, after the node thread's delivery and forwarding of it was queued, so
+  // whatever the caller then asks of the node thread sees it delivered.
   void enqueue_publish(std::shared_ptr<TopicStream> stream, std::optional<Bytes> body, bool prune,
                        PublishReply reply);
   // Queues `operations` for ingest like received ones (IngestQueue) and completes once each was
@@ -127,7 +129,8 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
                               bool prune);
   struct PublishBatch;
   void drain_publishes();                                   // node thread
-  void finish_publishes(PublishBatch& batch, Result<void> status);  // node thread
+  void judge_publishes(PublishBatch& batch, const Result<void>& status);  // writer thread
+  void finish_publishes(PublishBatch& batch);                             // node thread
   void refuse_queued_publishes();                          // shutdown
   // What receive() does with an ingest result (node thread).
   Absorbed absorb(const Topic& topic, const Operation& operation, const Source& source,

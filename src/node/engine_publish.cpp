@@ -1,8 +1,8 @@
 // Publishing. The caller signs on its own thread: under its topic's OwnLog lock it takes our
 // log's head, signs the next operation and queues it, so operations enter the queue in log order
 // and the node thread never spends its time signing. The node thread takes what is queued in
-// batches and hands each batch to the store's writer as one job; one completion per batch
-// delivers, forwards and answers every caller in order. Why: a publish used to cost two thread
+// batches and hands each batch to the store's writer as one job; when it is done, the writer
+// queues the batch's delivery and forwarding on the node thread and answers the callers. Why: a publish used to cost two thread
 // hand-offs, a signature and a coroutine on the node thread and a store job of its own, which
 // bounded publishing far below the signing rate (docs/benchmarks.md, "Where publish time goes").
 #include <algorithm>
@@ -36,6 +36,8 @@ struct NodeEngine::PublishBatch {
     bool fast = false;       // stream::append_own: neither causal nor a prune
     bool associate = false;  // link the log to its topic (the first publish on it here)
     std::optional<Result<stream::IngestResult>> result;
+    // Set on the writer thread before the completion is posted (the post orders the two).
+    std::optional<Error> failure;
   };
   std::vector<Item> items;
 };
@@ -120,7 +122,7 @@ void NodeEngine::drain_publishes() {
       const LogId log = LogId::from_topic(request.topic);
       const bool fast = !request.causal && !request.extensions.prune;
       const bool associate = fast && own_linked_.insert(request.topic).second;
-      batch->items.push_back({std::move(request), log, fast, associate, std::nullopt});
+      batch->items.push_back({std::move(request), log, fast, associate, std::nullopt, std::nullopt});
       publish_queue_.pop_front();
     }
     if (n == 0) return;
@@ -144,42 +146,55 @@ void NodeEngine::drain_publishes() {
         return {};
       },
       [self = shared_from_this(), batch, completions = completions_](Result<void> status) {
-        completions->post([self, batch, status = std::move(status)]() mutable {
-          self->finish_publishes(*batch, std::move(status));
-        });
+        // On the writer thread. The node thread's part (delivery, forwarding, the next batch) is
+        // posted first; then the callers are answered from here, one hand-off sooner. Whatever a
+        // caller then asks of the node thread queues behind that post, so it sees the delivery.
+        self->judge_publishes(*batch, status);
+        completions->post([self, batch] { self->finish_publishes(*batch); });
+        for (auto& item : batch->items) {
+          if (item.failure) {
+            item.request.reply(Unexpected{*item.failure});
+          } else {
+            item.request.reply(item.request.operation.id());
+          }
+        }
       });
 }
 
-void NodeEngine::finish_publishes(PublishBatch& batch, Result<void> status) {
+void NodeEngine::judge_publishes(PublishBatch& batch, const Result<void>& status) {
+  for (auto& item : batch.items) {
+    if (!status) {
+      item.failure = status.error();
+    } else if (!item.result || !*item.result) {
+      item.failure = Error(Errc::StoreFailed, "publish not stored");
+    } else if (auto* rejected = std::get_if<stream::Rejected>(&(**item.result).outcome)) {
+      item.failure = rejected->reason;
+    }
+    if (item.failure) {
+      // Unknown whether it was kept: the next publish reads the head from the store.
+      std::lock_guard lock(item.request.own->mutex);
+      item.request.own->head.reset();
+    } else {
+      metrics_.published.fetch_add(1);
+    }
+  }
+}
+
+void NodeEngine::finish_publishes(PublishBatch& batch) {
   publishes_in_flight_ -= batch.items.size();
   {
     std::lock_guard lock(publish_mutex_);
     --publish_writing_;
   }
-  drain_publishes();  // the next batch goes to the writer before this one is answered
+  drain_publishes();  // the next batch goes to the writer first
   for (auto& item : batch.items) {
-    auto& request = item.request;
-    const Error* failure = nullptr;
-    Error unstored(Errc::StoreFailed, "publish not stored");
-    if (!status) {
-      failure = &status.error();
-    } else if (!item.result || !*item.result) {
-      failure = &unstored;
-    } else if (auto* rejected = std::get_if<stream::Rejected>(&(**item.result).outcome)) {
-      failure = &rejected->reason;
-    }
-    if (failure) {
-      // Unknown whether it was kept: read the head and link the topic again next time.
-      std::lock_guard lock(request.own->mutex);
-      request.own->head.reset();
-      own_linked_.erase(request.topic);
-      request.reply(Unexpected{*failure});
+    const auto& request = item.request;
+    if (item.failure) {
+      own_linked_.erase(request.topic);  // link the topic again next time
       continue;
     }
-    metrics_.published.fetch_add(1);
     deliver(request.topic, (**item.result).released, FromLocalStore{}, request.operation);
     sync_->publish(request.topic, request.operation, nullptr);
-    request.reply(request.operation.id());
   }
 }
 
