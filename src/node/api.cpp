@@ -104,10 +104,14 @@ net::Awaitable<void> settle(const std::shared_ptr<NodeEngine>& engine,
     Result<void> saved;
   };
   auto outcome = std::make_shared<Outcome>();
+  // The writer thread must not hold `stream`: it is a public handle (a lease), and if it were
+  // the last one, the node would be shut down from the writer thread, which cannot join itself.
+  // The stream itself, without the lease, is safe to hold anywhere.
   engine->store().submit(
       [cursor = pending->cursor](store::StoreWriter& writer) { return writer.set_cursor(cursor); },
-      [outcome, stream, completions = engine->completions()](Result<void> saved) {
-        completions->post([outcome, stream, saved = std::move(saved)] {
+      [outcome, plain = stream->shared_from_this(),
+       completions = engine->completions()](Result<void> saved) {
+        completions->post([outcome, stream = plain, saved = std::move(saved)] {
           outcome->saved = saved;
           outcome->done = true;
           stream->changed().notify_all();

@@ -128,7 +128,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   Result<Operation> sign_next(OwnLog& own, const Topic& topic, std::optional<Bytes> body,
                               bool prune);
   struct PublishBatch;
-  void drain_publishes();                                   // node thread
+  void drain_publishes();                                   // any thread
   void judge_publishes(PublishBatch& batch, const Result<void>& status);  // writer thread
   void finish_publishes(PublishBatch& batch);                             // node thread
   void refuse_queued_publishes();                          // shutdown
@@ -160,14 +160,11 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
     std::shared_ptr<OwnLog> own = std::make_shared<OwnLog>();
   };
   std::map<Topic, TopicState> topics_;
-  // Topics whose own log this engine has linked to the topic in the store (publish's fast lane
-  // links only on the first publish; a failed write forgets the topic).
-  std::set<Topic> own_linked_;
-  std::size_t publishes_in_flight_ = 0;  // awaiting their store write; shutdown() lets them finish
+  // Publishes handed to the writer and not yet delivered; shutdown() lets them finish.
+  std::atomic<std::size_t> publishes_in_flight_{0};
   // Publishes from any thread wait here until the node thread signs them in batches.
   std::mutex publish_mutex_;
   std::deque<PublishRequest> publish_queue_;
-  bool publish_drain_posted_ = false;
   std::size_t publish_writing_ = 0;  // batches with the writer
   bool publish_closed_ = false;
   AtomicMetrics metrics_;

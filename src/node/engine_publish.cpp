@@ -84,7 +84,6 @@ void NodeEngine::enqueue_publish(std::shared_ptr<TopicStream> stream, std::optio
   // completions in order, so deliveries and forwarding keep log order; a failed write forgets
   // the head, and the writes chained on it are refused.
   own->head = std::optional<OwnHead>(OwnHead{operation->seq_num(), operation->id()});
-  bool post = false;
   {
     std::lock_guard lock(publish_mutex_);
     if (publish_closed_) {
@@ -93,11 +92,11 @@ void NodeEngine::enqueue_publish(std::shared_ptr<TopicStream> stream, std::optio
     }
     publish_queue_.push_back({std::move(*operation), topic, std::move(*extensions), own,
                               own->causal.load(), std::move(reply)});
-    // While a batch is with the writer, its completion drains what queued meanwhile: no wake-up
-    // per publish, and the next batch grows while the writer works.
-    post = publish_writing_ < kJobsWriting && !std::exchange(publish_drain_posted_, true);
+    // While a batch is with the writer, the writer takes what queued meanwhile when it is done:
+    // the next batch grows while it works.
+    if (publish_writing_ >= kJobsWriting) return;
   }
-  if (post) asio::post(executor_, [self = shared_from_this()] { self->drain_publishes(); });
+  drain_publishes();  // the writer is idle: hand it this publish from here, no hop
 }
 
 void NodeEngine::refuse_queued_publishes() {
@@ -114,14 +113,13 @@ void NodeEngine::drain_publishes() {
   auto batch = std::make_shared<PublishBatch>();
   {
     std::lock_guard lock(publish_mutex_);
-    publish_drain_posted_ = false;
-    if (publish_writing_ >= kJobsWriting) return;  // a completion drains again
+    if (publish_writing_ >= kJobsWriting) return;  // its completion drains again
     const std::size_t n = std::min(publish_queue_.size(), kPublishBatch);
     for (std::size_t i = 0; i < n; ++i) {
       auto& request = publish_queue_.front();
       const LogId log = LogId::from_topic(request.topic);
       const bool fast = !request.causal && !request.extensions.prune;
-      const bool associate = fast && own_linked_.insert(request.topic).second;
+      const bool associate = fast && !request.own->linked.exchange(true);
       batch->items.push_back({std::move(request), log, fast, associate, std::nullopt, std::nullopt});
       publish_queue_.pop_front();
     }
@@ -151,6 +149,11 @@ void NodeEngine::drain_publishes() {
         // caller then asks of the node thread queues behind that post, so it sees the delivery.
         self->judge_publishes(*batch, status);
         completions->post([self, batch] { self->finish_publishes(*batch); });
+        {
+          std::lock_guard lock(self->publish_mutex_);
+          --self->publish_writing_;
+        }
+        self->drain_publishes();  // what queued meanwhile goes next, without a hop
         for (auto& item : batch->items) {
           if (item.failure) {
             item.request.reply(Unexpected{*item.failure});
@@ -171,7 +174,9 @@ void NodeEngine::judge_publishes(PublishBatch& batch, const Result<void>& status
       item.failure = rejected->reason;
     }
     if (item.failure) {
-      // Unknown whether it was kept: the next publish reads the head from the store.
+      // Unknown whether it was kept: the next publish reads the head from the store and links
+      // the topic again.
+      item.request.own->linked = false;
       std::lock_guard lock(item.request.own->mutex);
       item.request.own->head.reset();
     } else {
@@ -181,21 +186,13 @@ void NodeEngine::judge_publishes(PublishBatch& batch, const Result<void>& status
 }
 
 void NodeEngine::finish_publishes(PublishBatch& batch) {
-  publishes_in_flight_ -= batch.items.size();
-  {
-    std::lock_guard lock(publish_mutex_);
-    --publish_writing_;
-  }
-  drain_publishes();  // the next batch goes to the writer first
   for (auto& item : batch.items) {
+    if (item.failure) continue;
     const auto& request = item.request;
-    if (item.failure) {
-      own_linked_.erase(request.topic);  // link the topic again next time
-      continue;
-    }
     deliver(request.topic, (**item.result).released, FromLocalStore{}, request.operation);
     sync_->publish(request.topic, request.operation, nullptr);
   }
+  publishes_in_flight_ -= batch.items.size();
 }
 
 }  // namespace p2panda::detail

@@ -26,6 +26,9 @@ struct OwnLog {
   std::optional<std::optional<OwnHead>> head;
   // Multi-writer causal order on this topic (sticky: set once any stream asks for it).
   std::atomic<bool> causal{false};
+  // The store links our log to the topic (publish's fast lane links only on the first publish;
+  // a failed write clears this, so the next one links again).
+  std::atomic<bool> linked{false};
 };
 
 }  // namespace p2panda::detail

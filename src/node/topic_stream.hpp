@@ -20,7 +20,7 @@
 
 namespace p2panda::detail {
 
-class TopicStream {
+class TopicStream : public std::enable_shared_from_this<TopicStream> {
  public:
   TopicStream(store::Store& store, Topic topic, StreamOptions options, AckPolicy policy,
               std::size_t window);
