@@ -12,8 +12,8 @@
 //                        process (goals 2 and 10 ms)
 //   idle_node_rss_mb,    see node_bench_rss.cpp: VmRSS of a child process (bench/idle_node.cpp)
 //   rss_per_topic_kb     with one idle node, and its growth per opened topic stream
-// Rates are the median of kRounds rounds (each round: sign, blocking, awaitable, interleaved so a
-// load spike hits all three alike); every round is printed, for the spread.
+// Rates are the median of kRounds rounds (each round: sign, blocking and the two awaitable forms
+// taking turns in six slices, so a load spike hits all of them alike); every round is printed.
 // Usage: node_bench [--results FILE]
 #include <unistd.h>
 
@@ -102,11 +102,12 @@ Result<Node> spawn_on_file(const std::string& path) {
 }
 
 // What publish signs, without the node: encode, hash the body, sign the header, chain backlinks.
-double sign_rate(const Topic& topic, std::size_t first) {
+// Each of these returns the seconds `count` operations took (negative on a failure).
+double sign_seconds(const Topic& topic, std::size_t first, std::size_t count) {
   const PrivateKey key = PrivateKey::generate();
   std::optional<Hash> backlink;
   const auto start = Clock::now();
-  for (std::size_t i = 0; i < kPublishes; ++i) {
+  for (std::size_t i = 0; i < count; ++i) {
     Operation operation =
         create_node_operation(key, {.topic = topic,
                                     .seq_num = SeqNum(static_cast<std::uint32_t>(i)),
@@ -115,28 +116,29 @@ double sign_rate(const Topic& topic, std::size_t first) {
                                     .body = Body(Codec<std::string>::encode(message(first + i)))});
     backlink = operation.id();
   }
-  return static_cast<double>(kPublishes) / seconds_since(start);
+  return seconds_since(start);
 }
 
-double publish_blocking_rate(Publisher<std::string>& publisher, std::size_t first) {
+double publish_blocking_seconds(Publisher<std::string>& publisher, std::size_t first,
+                                std::size_t count) {
   const auto start = Clock::now();
-  for (std::size_t i = 0; i < kPublishes; ++i) {
+  for (std::size_t i = 0; i < count; ++i) {
     auto id = publisher.publish_blocking(message(first + i));
     if (!id) {
       std::fprintf(stderr, "publish: %s\n", id.error().to_string().c_str());
-      return 0;
+      return -1;
     }
   }
-  return static_cast<double>(kPublishes) / seconds_since(start);
+  return seconds_since(start);
 }
 
 // `window` coroutines on an application io_context, each publishing until all are done.
-double publish_async_rate(Publisher<std::string>& publisher, std::size_t first,
-                          std::size_t window) {
+double publish_async_seconds(Publisher<std::string>& publisher, std::size_t first,
+                             std::size_t count, std::size_t window) {
   asio::io_context io(1);
   std::size_t next = 0, failed = 0;
   auto worker = [&]() -> Awaitable<void> {
-    while (next < kPublishes) {
+    while (next < count) {
       const std::size_t i = next++;
       auto id = co_await publisher.publish(message(first + i));
       if (!id) ++failed;
@@ -148,9 +150,9 @@ double publish_async_rate(Publisher<std::string>& publisher, std::size_t first,
   const double elapsed = seconds_since(start);
   if (failed > 0) {
     std::fprintf(stderr, "publish (awaitable): %zu failed\n", failed);
-    return 0;
+    return -1;
   }
-  return static_cast<double>(kPublishes) / elapsed;
+  return elapsed;
 }
 
 struct PublishFigures {
@@ -171,11 +173,28 @@ std::optional<PublishFigures> publish_round(const TempDir& dir, std::size_t roun
   for (std::size_t i = 0; i < kWarmUp; ++i) {
     if (!stream->publisher.publish_blocking(message(i))) return std::nullopt;
   }
-  PublishFigures figures;
-  figures.sign = sign_rate(topic, 0);
-  figures.blocking = publish_blocking_rate(stream->publisher, kWarmUp);
-  figures.async = publish_async_rate(stream->publisher, kWarmUp + kPublishes, kAsyncWindow);
-  figures.deep = publish_async_rate(stream->publisher, kWarmUp + 2 * kPublishes, kDeepWindow);
+  // The forms take turns in kSlices slices, so that the machine's speed, which moves from one
+  // second to the next on a shared host, weighs on all of them alike: the ratios compare like
+  // with like.
+  constexpr std::size_t kSlices = 6;
+  const std::size_t per_slice = kPublishes / kSlices;
+  double sign = 0, blocking = 0, async = 0, deep = 0;
+  std::size_t next = kWarmUp;
+  for (std::size_t slice = 0; slice < kSlices; ++slice) {
+    const double seconds[] = {
+        sign_seconds(topic, slice * per_slice, per_slice),
+        publish_blocking_seconds(stream->publisher, next, per_slice),
+        publish_async_seconds(stream->publisher, next + per_slice, per_slice, kAsyncWindow),
+        publish_async_seconds(stream->publisher, next + 2 * per_slice, per_slice, kDeepWindow)};
+    next += 3 * per_slice;
+    if (*std::min_element(std::begin(seconds), std::end(seconds)) < 0) return std::nullopt;
+    sign += seconds[0];
+    blocking += seconds[1];
+    async += seconds[2];
+    deep += seconds[3];
+  }
+  const double total = static_cast<double>(per_slice * kSlices);
+  PublishFigures figures{total / sign, total / blocking, total / async, total / deep};
   node->shutdown();
   std::printf(
       "  round %zu: sign %8.0f/s  publish_blocking %8.0f/s  publish (awaitable x%zu) %8.0f/s"
