@@ -2,8 +2,14 @@
 
 namespace p2panda::node {
 
-IngestQueue::IngestQueue(store::Store& store, std::shared_ptr<Completions> completions)
-    : store_(store), completions_(std::move(completions)) {}
+IngestQueue::IngestQueue(store::Store& store, std::shared_ptr<Completions> completions,
+                         bool start_on_push)
+    : store_(store), completions_(std::move(completions)), start_on_push_(start_on_push) {}
+
+void IngestQueue::start() {
+  std::lock_guard lock(mutex_);
+  if (!stopping_ && !verifier_.joinable()) verifier_ = std::thread([this] { verify_loop(); });
+}
 
 IngestQueue::~IngestQueue() { shutdown(); }
 
@@ -11,7 +17,9 @@ void IngestQueue::push(Item item) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return;
-    if (!verifier_.joinable()) verifier_ = std::thread([this] { verify_loop(); });
+    if (start_on_push_ && !verifier_.joinable()) {
+      verifier_ = std::thread([this] { verify_loop(); });
+    }
     auto& queue = queues_[item.topic];
     if (queue.empty()) turns_.push_back(item.topic);
     queue.push_back(std::move(item));

@@ -35,12 +35,16 @@ class IngestQueue {
     std::function<void(const Operation&, Result<stream::IngestResult>)> done;
   };
 
-  IngestQueue(store::Store& store, std::shared_ptr<Completions> completions);
+  // The verifier starts on the first push, or (start_on_push = false, for tests that need
+  // everything queued first) on start().
+  IngestQueue(store::Store& store, std::shared_ptr<Completions> completions,
+              bool start_on_push = true);
   IngestQueue(const IngestQueue&) = delete;
   IngestQueue& operator=(const IngestQueue&) = delete;
   ~IngestQueue();
 
   void push(Item item);
+  void start();
   // Stops the verifier; items it had not taken are dropped unanswered (the node is going away).
   void shutdown();
   std::size_t waiting() const;  // pushed, not yet verified
@@ -57,6 +61,7 @@ class IngestQueue {
   std::deque<Topic> turns_;                   // topics with waiting items, in turn order
   std::size_t waiting_ = 0;
   bool stopping_ = false;
+  bool start_on_push_ = true;
   std::thread verifier_;
 };
 
