@@ -174,19 +174,10 @@ void NodeEngine::forget_own_heads() {
   }
 }
 
-bool NodeEngine::receive(const Topic& topic, const Operation& operation, const Source& source) {
-  // Our own operations from elsewhere (a peer or an import holding our log, e.g. after restoring
-  // a device) may move a log's head: let publish read the heads from the store again.
-  if (operation.author() == id_) forget_own_heads();
-  const stream::IngestConfig ingest{.causal = causal(topic)};
-  auto result = store_->transact([&](store::StoreWriter& writer) {
-    return stream::check_and_ingest(writer, operation, topic, ingest);
-  });
-  return absorb(topic, operation, source, result) == Absorbed::Stored;
-}
-
 void NodeEngine::receive_queued(const Topic& topic, Operation operation, Source source,
                                 std::function<void(Absorbed, const Operation&)> then) {
+  // Our own operations from elsewhere (a peer or an import holding our log, e.g. after restoring
+  // a device) may move a log's head: let publish read the heads from the store again.
   if (operation.author() == id_) forget_own_heads();
   const bool is_causal = causal(topic);
   ingest_->push({topic, std::move(operation), is_causal,

@@ -86,14 +86,11 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   void connection_outcome(const NodeId& remote, bool success);  // into the address book
   bool follows(const Topic& topic) const { return topics_.contains(topic); }
   bool causal(const Topic& topic) const;
-  // Validates and ingests an operation from a peer or an import; delivers what was released and
-  // hands it to `forward` (other sessions). Returns whether it was newly stored.
-  bool receive(const Topic& topic, const Operation& operation, const Source& source);
   // What became of a received operation.
   enum class Absorbed { Stored, Known, Refused };  // Known: already stored, or below a prune
-  // The same off the node thread (node/ingest_queue.hpp), for sync sessions and imports: `then`
-  // runs on the node thread once the operation was ingested (and delivered when newly stored) or
-  // refused.
+  // Validates and ingests an operation from a peer or an import off the node thread
+  // (node/ingest_queue.hpp): `then` runs on the node thread once the operation was ingested (and
+  // delivered when newly stored) or refused.
   void receive_queued(const Topic& topic, Operation operation, Source source,
                       std::function<void(Absorbed, const Operation&)> then);
   // Pushes an event (sync started/ended) to every subscription of the topic.
@@ -132,7 +129,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   void judge_publishes(PublishBatch& batch, const Result<void>& status);  // writer thread
   void finish_publishes(PublishBatch& batch);                             // node thread
   void refuse_queued_publishes();                          // shutdown
-  // What receive() does with an ingest result (node thread).
+  // What receive_queued() does with an ingest result (node thread).
   Absorbed absorb(const Topic& topic, const Operation& operation, const Source& source,
                   const Result<stream::IngestResult>& result);
 

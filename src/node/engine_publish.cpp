@@ -1,10 +1,11 @@
 // Publishing. The caller signs on its own thread: under its topic's OwnLog lock it takes our
-// log's head, signs the next operation and queues it, so operations enter the queue in log order
-// and the node thread never spends its time signing. The node thread takes what is queued in
-// batches and hands each batch to the store's writer as one job; when it is done, the writer
-// queues the batch's delivery and forwarding on the node thread and answers the callers. Why: a publish used to cost two thread
-// hand-offs, a signature and a coroutine on the node thread and a store job of its own, which
-// bounded publishing far below the signing rate (docs/benchmarks.md, "Where publish time goes").
+// log's head, signs the next operation and queues it, so operations enter the queue in log order.
+// One batch is with the store's writer at a time: a caller that finds the writer idle hands it
+// the queue itself, and the writer, when a batch is done, takes what queued meanwhile, queues the
+// batch's delivery and forwarding on the node thread and answers the callers. The node thread
+// neither signs nor hops. Why: a publish used to cost two thread hand-offs, a signature and a
+// coroutine on the node thread and a store job of its own, which bounded publishing far below
+// the signing rate (docs/benchmarks.md, "Where publish time goes").
 #include <algorithm>
 
 #include <p2panda/extensions.hpp>
@@ -44,9 +45,8 @@ struct NodeEngine::PublishBatch {
 
 Result<Operation> NodeEngine::sign_next(OwnLog& own, const Topic& topic, std::optional<Bytes> body,
                                         bool prune) {
-  const LogId log = LogId::from_topic(topic);
   if (!own.head) {
-    auto read = read_own_head(log);
+    auto read = read_own_head(LogId::from_topic(topic));
     if (!read) return Unexpected{std::move(read).error()};
     own.head = *read;
   }
@@ -117,7 +117,7 @@ void NodeEngine::drain_publishes() {
     const std::size_t n = std::min(publish_queue_.size(), kPublishBatch);
     for (std::size_t i = 0; i < n; ++i) {
       auto& request = publish_queue_.front();
-      const LogId log = LogId::from_topic(request.topic);
+      const LogId log = request.extensions.log_id;  // derived when signing; no second hash
       const bool fast = !request.causal && !request.extensions.prune;
       const bool associate = fast && !request.own->linked.exchange(true);
       batch->items.push_back({std::move(request), log, fast, associate, std::nullopt, std::nullopt});

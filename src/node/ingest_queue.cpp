@@ -8,6 +8,10 @@ IngestQueue::IngestQueue(store::Store& store, std::shared_ptr<Completions> compl
 
 void IngestQueue::start() {
   std::lock_guard lock(mutex_);
+  start_locked();
+}
+
+void IngestQueue::start_locked() {
   if (!stopping_ && !verifier_.joinable()) verifier_ = std::thread([this] { verify_loop(); });
 }
 
@@ -17,13 +21,10 @@ void IngestQueue::push(Item item) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return;
-    if (start_on_push_ && !verifier_.joinable()) {
-      verifier_ = std::thread([this] { verify_loop(); });
-    }
+    if (start_on_push_) start_locked();
     auto& queue = queues_[item.topic];
     if (queue.empty()) turns_.push_back(item.topic);
     queue.push_back(std::move(item));
-    ++waiting_;
   }
   wake_.notify_one();
 }
@@ -38,12 +39,6 @@ void IngestQueue::shutdown() {
   std::lock_guard lock(mutex_);
   queues_.clear();
   turns_.clear();
-  waiting_ = 0;
-}
-
-std::size_t IngestQueue::waiting() const {
-  std::lock_guard lock(mutex_);
-  return waiting_;
 }
 
 void IngestQueue::verify_loop() {
@@ -64,7 +59,6 @@ void IngestQueue::verify_loop() {
       } else {
         turns_.push_back(topic);
       }
-      --waiting_;
     }
     verify_and_submit(std::move(*item));
   }

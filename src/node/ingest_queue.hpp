@@ -47,19 +47,18 @@ class IngestQueue {
   void start();
   // Stops the verifier; items it had not taken are dropped unanswered (the node is going away).
   void shutdown();
-  std::size_t waiting() const;  // pushed, not yet verified
 
  private:
+  void start_locked();  // REQUIRES: mutex_ held
   void verify_loop();
   void verify_and_submit(Item item);
 
   store::Store& store_;
   std::shared_ptr<Completions> completions_;
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::condition_variable wake_;
   std::map<Topic, std::deque<Item>> queues_;  // guarded by mutex_
   std::deque<Topic> turns_;                   // topics with waiting items, in turn order
-  std::size_t waiting_ = 0;
   bool stopping_ = false;
   bool start_on_push_ = true;
   std::thread verifier_;

@@ -122,13 +122,12 @@ Result<void> Consumer::advance(const PublicKey& author, const LogId& log, SeqNum
   }));
   cursor_ = advanced;
   intended_ = std::move(advanced);
-  forget_acked(author, log, seq);
+  forget_acked(author, seq);
   return {};
 }
 
-void Consumer::forget_acked(const PublicKey& author, const LogId& log, SeqNum seq) {
-  // Everything at or below seq in this log is acked now: stop tracking it.
-  (void)log;  // one log per author in a topic
+void Consumer::forget_acked(const PublicKey& author, SeqNum seq) {
+  // Everything at or below seq in this author's log (one per topic) is acked now: stop tracking.
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
     const Operation& operation = it->second.operation;
     if (operation.author() == author && operation.seq_num() <= seq) {
@@ -161,7 +160,7 @@ void Consumer::end_ack(const PendingAck& pending, bool saved) {
   }
   cursor_.advance(pending.author, pending.log, pending.seq);
   intended_.advance(pending.author, pending.log, pending.seq);
-  forget_acked(pending.author, pending.log, pending.seq);
+  forget_acked(pending.author, pending.seq);
 }
 
 Result<void> Consumer::ack(const Hash& id) {

@@ -113,7 +113,7 @@ class Consumer {
   };
 
   Result<void> advance(const PublicKey& author, const LogId& log, SeqNum seq);
-  void forget_acked(const PublicKey& author, const LogId& log, SeqNum seq);
+  void forget_acked(const PublicKey& author, SeqNum seq);
   Result<std::size_t> queue_replay(const LogRanges& ranges, std::optional<Timestamp> since);
 
   store::Store& store_;
