@@ -5,6 +5,8 @@
 
 #include <gnutls/crypto.h>
 
+#include "core/thread_name.hpp"
+
 namespace p2panda::net {
 
 EndpointImpl::EndpointImpl(EndpointConfig config) : config_(std::move(config)) {}
@@ -39,6 +41,7 @@ void EndpointImpl::start() {
   if (v6_) v6_->start(on_datagram, on_batch_end);
   work_.emplace(io_.get_executor());
   thread_ = std::thread([this] {
+    p2panda::detail::name_this_thread("p2panda-node");
     for (;;) {
       try {
         io_.run();

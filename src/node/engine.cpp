@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "core/thread_name.hpp"
 #include "net/quic_transport.hpp"
 #include "node/gossip_node.hpp"
 #include "node/ingest_queue.hpp"
@@ -68,6 +69,7 @@ Result<void> NodeEngine::start_transport() {
     if (!made) return Unexpected{std::move(made).error()};
     transport_ = std::move(*made);
     io_thread_ = std::thread([io = io_.get()] {
+      name_this_thread("p2panda-node");
       auto guard = asio::make_work_guard(*io);
       io->run();
     });

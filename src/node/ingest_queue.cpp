@@ -1,5 +1,7 @@
 #include "node/ingest_queue.hpp"
 
+#include "core/thread_name.hpp"
+
 namespace p2panda::node {
 
 IngestQueue::IngestQueue(store::Store& store, std::shared_ptr<Completions> completions,
@@ -12,7 +14,10 @@ void IngestQueue::start() {
 }
 
 void IngestQueue::start_locked() {
-  if (!stopping_ && !verifier_.joinable()) verifier_ = std::thread([this] { verify_loop(); });
+  if (!stopping_ && !verifier_.joinable()) verifier_ = std::thread([this] {
+      detail::name_this_thread("p2panda-verify");
+      verify_loop();
+    });
 }
 
 IngestQueue::~IngestQueue() { shutdown(); }

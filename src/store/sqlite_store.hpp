@@ -4,7 +4,7 @@
 // transaction per batch with a savepoint per job (group commit: many small writes share one
 // commit and one fsync, and a failing job rolls back only itself). File databases use WAL mode
 // and a small pool of reader connections, so reads run concurrently with writes and see only
-// committed data. In-memory databases run reads on the writer thread (a private in-memory database
+// committed data; a checkpointer thread copies the WAL back into the database. In-memory databases run reads on the writer thread (a private in-memory database
 // has only one connection). All methods are thread-safe.
 #pragma once
 
@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/checkpointer.hpp"
 #include "store/sqlite.hpp"
 #include "store/store.hpp"
 
@@ -34,12 +35,16 @@ struct StoreOptions {
   // disk, and change nothing.
   std::uint64_t max_size_bytes = 0;
   std::size_t readers = 2;       // reader connections (file databases only)
+  // File databases: WAL size in pages after which a checkpoint copies it back into the database,
+  // on a thread of its own (checkpointer.hpp) so that commits never wait for its fsyncs.
+  std::uint32_t checkpoint_pages = 1000;
 };
 
 struct StoreStats {
   std::uint64_t commits = 0;
   std::uint64_t jobs = 0;
   std::uint64_t failed_commits = 0;
+  CheckpointStats checkpoints;  // file databases only
 };
 
 class SqliteStore final : public Store {
@@ -76,6 +81,9 @@ class SqliteStore final : public Store {
   StoreOptions options_;
   std::string path_;  // empty for in-memory
   std::unique_ptr<Connection> writer_;
+  // Declared after writer_ so that it closes first: the writer's connection, closing last, runs
+  // SQLite's final checkpoint and removes the WAL.
+  std::unique_ptr<Checkpointer> checkpointer_;  // file databases only
 
   mutable std::mutex mutex_;
   std::condition_variable wake_writer_;
