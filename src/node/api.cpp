@@ -92,13 +92,11 @@ const Topic& RawSubscription::topic() const { return stream_->topic(); }
 
 namespace {
 
-// Automatic acks: the application is done with the event it took last, so its ack is saved
-// before the next event is handed out (what "acked once done" means across a crash), awaited
-// rather than blocked on, so the node thread goes on with other topics meanwhile.
-net::Awaitable<void> settle(const std::shared_ptr<NodeEngine>& engine,
-                            const std::shared_ptr<TopicStream>& stream) {
-  auto pending = stream->begin_settle();
-  if (!pending) co_return;
+// Saves a begun ack's cursor on the store's writer thread and waits for it without blocking the
+// node thread, which goes on with other topics meanwhile.
+net::Awaitable<Result<void>> save_cursor(const std::shared_ptr<NodeEngine>& engine,
+                                         const std::shared_ptr<TopicStream>& stream,
+                                         const Cursor& cursor) {
   struct Outcome {
     bool done = false;
     Result<void> saved;
@@ -108,7 +106,7 @@ net::Awaitable<void> settle(const std::shared_ptr<NodeEngine>& engine,
   // the last one, the node would be shut down from the writer thread, which cannot join itself.
   // The stream itself, without the lease, is safe to hold anywhere.
   engine->store().submit(
-      [cursor = pending->cursor](store::StoreWriter& writer) { return writer.set_cursor(cursor); },
+      [cursor](store::StoreWriter& writer) { return writer.set_cursor(cursor); },
       [outcome, plain = stream->shared_from_this(),
        completions = engine->completions()](Result<void> saved) {
         completions->post([outcome, stream = plain, saved = std::move(saved)] {
@@ -120,7 +118,31 @@ net::Awaitable<void> settle(const std::shared_ptr<NodeEngine>& engine,
   while (!outcome->done && !engine->is_shut_down()) {
     co_await stream->changed().wait_until(node::Clock::time_point::max());
   }
-  stream->end_settle(*pending, outcome->done ? outcome->saved : shut_down());
+  co_return outcome->done ? outcome->saved : shut_down();
+}
+
+// Until no begun ack of `stream` is being written (the Consumer takes one at a time); false if
+// the node shut down meanwhile.
+net::Awaitable<bool> await_ack_turn(const std::shared_ptr<NodeEngine>& engine,
+                                    const std::shared_ptr<TopicStream>& stream) {
+  while (stream->ack_writing()) {
+    if (engine->is_shut_down()) co_return false;
+    co_await stream->changed().wait_until(node::Clock::time_point::max());
+  }
+  co_return !engine->is_shut_down();
+}
+
+// Automatic acks: the application is done with the event it took last, so its ack is saved
+// before the next event is handed out (what "acked once done" means across a crash).
+net::Awaitable<void> settle(const std::shared_ptr<NodeEngine>& engine,
+                            const std::shared_ptr<TopicStream>& stream) {
+  auto turn = await_ack_turn(engine, stream);
+  if (!co_await std::move(turn)) co_return;
+  auto pending = stream->begin_settle();
+  if (!pending) co_return;
+  auto saving = save_cursor(engine, stream, pending->cursor);
+  const Result<void> saved = co_await std::move(saving);
+  stream->end_settle(*pending, saved);
 }
 
 // The next event, waiting until `deadline`: nullopt when it passed first.
@@ -158,17 +180,28 @@ Result<std::optional<RawEvent>> RawSubscription::next_blocking(std::chrono::mill
 }
 
 namespace {
-net::Awaitable<Result<void>> ack_task(std::shared_ptr<TopicStream> stream, Hash id) {
-  co_return stream->ack(id);
+// Explicit acks of operations in flight are awaited like automatic ones; any other id (one
+// delivered before a restart, or acked already) takes Consumer::ack, which looks it up in the
+// store and writes on the node thread.
+net::Awaitable<Result<void>> ack_task(std::shared_ptr<NodeEngine> engine,
+                                      std::shared_ptr<TopicStream> stream, Hash id) {
+  auto turn = await_ack_turn(engine, stream);
+  if (!co_await std::move(turn)) co_return shut_down();
+  auto pending = stream->begin_ack(id);
+  if (!pending) co_return stream->ack(id);
+  auto saving = save_cursor(engine, stream, pending->cursor);
+  Result<void> saved = co_await std::move(saving);
+  stream->end_ack(*pending, saved);
+  co_return saved;
 }
 }  // namespace
 
 Awaitable<Result<void>> RawSubscription::ack(const Hash& id) {
-  return on_node<void>(engine_, ack_task(stream_, id));
+  return on_node<void>(engine_, ack_task(engine_, stream_, id));
 }
 
 Result<void> RawSubscription::ack_blocking(const Hash& id) {
-  return on_node_blocking<void>(engine_, ack_task(stream_, id));
+  return on_node_blocking<void>(engine_, ack_task(engine_, stream_, id));
 }
 
 namespace {

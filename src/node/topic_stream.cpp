@@ -130,15 +130,26 @@ std::optional<stream::Consumer::PendingAck> TopicStream::begin_settle() {
   if (!handed_) return std::nullopt;
   const Hash id = *handed_;
   handed_.reset();
-  return consumer_.begin_ack(id);
+  return begin_ack(id);
 }
 
 void TopicStream::end_settle(const stream::Consumer::PendingAck& pending,
                              const Result<void>& saved) {
-  consumer_.end_ack(pending, saved.has_value());
+  end_ack(pending, saved);
   // A failed cursor write leaves the operation unacked: it comes again after a restart.
   if (!saved) push(AckFailed{pending.id, saved.error()});
-  changed_.notify_all();  // room for more in flight
+}
+
+std::optional<stream::Consumer::PendingAck> TopicStream::begin_ack(const Hash& id) {
+  auto pending = consumer_.begin_ack(id);
+  if (pending) ack_writing_ = true;
+  return pending;
+}
+
+void TopicStream::end_ack(const stream::Consumer::PendingAck& pending, const Result<void>& saved) {
+  consumer_.end_ack(pending, saved.has_value());
+  ack_writing_ = false;
+  changed_.notify_all();  // room for more in flight, and the next ack may begin
 }
 
 Result<void> TopicStream::ack(const Hash& id) {

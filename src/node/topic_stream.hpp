@@ -51,6 +51,13 @@ class TopicStream : public std::enable_shared_from_this<TopicStream> {
   // cursor and calls end_settle with the outcome.
   std::optional<stream::Consumer::PendingAck> begin_settle();
   void end_settle(const stream::Consumer::PendingAck& pending, const Result<void>& saved);
+  // An explicit ack without blocking: begins it if `id` is in flight (nullopt otherwise: use
+  // ack(), which also finds operations delivered before a restart); end_ack with the outcome.
+  std::optional<stream::Consumer::PendingAck> begin_ack(const Hash& id);
+  void end_ack(const stream::Consumer::PendingAck& pending, const Result<void>& saved);
+  // A begun ack (settle or explicit) is being written: the Consumer takes one at a time, so the
+  // next waits on changed() until this is false.
+  bool ack_writing() const { return ack_writing_; }
   Result<void> ack(const Hash& id);
   void nak(const Hash& id, std::uint64_t now);
 
@@ -75,6 +82,7 @@ class TopicStream : public std::enable_shared_from_this<TopicStream> {
   std::uint64_t replay_remaining_ = 0;
   std::uint64_t delivered_ = 0;
   bool closed_ = false;
+  bool ack_writing_ = false;
   node::Signal changed_;
 };
 

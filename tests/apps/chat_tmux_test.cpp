@@ -138,7 +138,9 @@ TEST(ChatTmux, TwoChatsExchangeMessagesAndSeeTheirHistory) {
   tmux.open("carol", chat(dir, "carol", "--peer " + alice));
   ASSERT_TRUE(tmux.wait_for("carol", "\\] alice: hello bob")) << tmux.last_screen();
   ASSERT_TRUE(tmux.wait_for("carol", "\\] bob: hi alice")) << tmux.last_screen();
-  ASSERT_TRUE(tmux.wait_for("carol", "-- sync " + alice.substr(0, 8) + " \\[#+\\] 2/2 operations"))
+  // From whichever peer carol syncs with first: she may learn of bob and meet him before alice,
+  // and then her session with alice brings nothing new (it flaked on that order).
+  ASSERT_TRUE(tmux.wait_for("carol", "-- sync [0-9a-f]{8} \\[#+\\] 2/2 operations"))
       << tmux.last_screen();
 
   // Alice quits and comes back alone: the history is in her database.

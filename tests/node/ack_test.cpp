@@ -192,6 +192,52 @@ TEST(NodeAck, CallsAfterShutdownSayNodeShutDown) {
 }
 
 // Publishes awaiting their store write when shutdown() comes all answer: stored, or NodeShutDown.
+// Explicit acks are awaited on the writer, not blocked on by the node thread; the consumer takes
+// one begun ack at a time, so acks issued together take turns and each builds on the last.
+TEST(NodeAck, ExplicitAcksIssuedTogetherAreAllSaved) {
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add([](NodeBuilder& builder) { builder.ack_policy(AckPolicy::Explicit); });
+  auto topic = Topic::random();
+  {
+    auto stream = a.stream_blocking<std::string>(topic);
+    ASSERT_TRUE(stream);
+    std::vector<Hash> ids;
+    for (int i = 0; i < 30; ++i) {
+      auto id = stream->publisher.publish_blocking("m" + std::to_string(i));
+      ASSERT_TRUE(id) << id.error().to_string();
+      ids.push_back(*id);
+    }
+    ASSERT_EQ(messages(stream->subscription, 30).size(), 30u);
+    asio::io_context io;
+    std::size_t saved = 0;
+    for (const Hash& id : ids) {
+      asio::co_spawn(
+          io,
+          [&, id]() -> Awaitable<void> {
+            auto acked = co_await stream->subscription.ack(id);
+            if (acked) {
+              ++saved;
+            } else {
+              ADD_FAILURE() << acked.error().to_string();
+            }
+          },
+          asio::detached);
+    }
+    io.run_for(10s);
+    EXPECT_EQ(saved, 30u);
+  }
+  // Every ack reached the store: a new stream replays nothing.
+  auto again = a.stream_blocking<std::string>(topic);
+  ASSERT_TRUE(again);
+  ASSERT_TRUE(again->publisher.publish_blocking("after"));
+  auto events = collect<std::string>(again->subscription, [](const auto& event) {
+    return std::holds_alternative<Processed<std::string>>(event);
+  });
+  EXPECT_EQ((count_of<ReplayStarted>(events)), 0u);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(std::get<Processed<std::string>>(events.back()).message, "after");
+}
+
 TEST(NodeAck, PublishesInFlightAtShutdownAllAnswer) {
   Nodes nodes(Net::Sim);
   auto& a = nodes.add();
