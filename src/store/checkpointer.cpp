@@ -72,6 +72,9 @@ void Checkpointer::finish_on_writer(sqlite3* writer, bool must) {
     wal_pages_ = 0;  // everything is copied; the next commit restarts the WAL
     ++stats_.by_writer;
   } else if (code != SQLITE_BUSY) {
+    // Not again until the next commit reports the WAL's size: a quiet writer would otherwise
+    // retry a failing checkpoint (a full disk) every moment.
+    wal_pages_ = 0;
     ++stats_.failures;
     stats_.last_error = sqlite_error(code, "checkpoint", writer).to_string();
   }

@@ -167,9 +167,10 @@ void SqliteStore::writer_loop() {
     {
       std::unique_lock lock(mutex_);
       const auto work = [this] { return !queue_.empty() || closing_; };
-      // Quiet for a moment with a large WAL: finish its checkpoint now, while nothing waits.
-      if (checkpointer_ && checkpointer_->wants_quiet() &&
-          !wake_writer_.wait_for(lock, kQuietMoment, work)) {
+      // Quiet for a moment with a large WAL: finish its checkpoint now, while nothing waits (again
+      // after each moment while a background pass keeps it busy).
+      while (checkpointer_ && checkpointer_->wants_quiet() &&
+             !wake_writer_.wait_for(lock, kQuietMoment, work)) {
         lock.unlock();
         checkpointer_->writer_quiet(writer_->handle());
         lock.lock();

@@ -98,9 +98,11 @@ TEST(NodeCli, RestartedNodeCatchesUpFromItsDatabase) {
   a->write_line("while away");
   ASSERT_TRUE(a->wait_processed("while away"));
   auto restarted = start(b_args);
-  ASSERT_TRUE(restarted->wait_processed("while away"));
+  ASSERT_TRUE(restarted->wait_processed("while away"))
+      << "restarted B:\n" << restarted->transcript() << "A:\n" << a->transcript();
   a->write_line("after");
-  ASSERT_TRUE(restarted->wait_processed("after"));
+  ASSERT_TRUE(restarted->wait_processed("after"))
+      << "restarted B:\n" << restarted->transcript() << "A:\n" << a->transcript();
   ASSERT_EQ(restarted->terminate(), 0);
   // "before" was acked by the first run: not delivered again.
   EXPECT_EQ(restarted->count("processed", "before"), 0u);

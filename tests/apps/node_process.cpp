@@ -204,4 +204,10 @@ double prometheus_value(const std::string& text, const std::string& name) {
   return -1;
 }
 
+std::string NodeProcess::transcript() const {
+  std::string out;
+  for (const auto& line : lines_) out += line.dump() + "\n";
+  return out;
+}
+
 }  // namespace p2panda::apps::test

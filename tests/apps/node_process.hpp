@@ -42,6 +42,8 @@ class NodeProcess {
   // Lines read so far with "event" == `event` and, if given, "message" == `message`.
   std::size_t count(const std::string& event, const std::string& message = "") const;
   const std::vector<Json>& lines() const { return lines_; }
+  // Every line read so far, one per line: what a failed assertion should show.
+  std::string transcript() const;
   // From the ready line: "ID@HOST:PORT" of the node, its metrics address.
   std::string peer_arg() const;
   std::string metrics_address() const;
