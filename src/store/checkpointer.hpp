@@ -3,8 +3,8 @@
 // Why: SQLite's default checkpoints run on the connection that commits, after the commit that
 // passed 1,000 WAL pages, and a checkpoint waits for fsync twice (the WAL, then the database).
 // On the writer thread every write queued behind it waited too: with 32 publishes in flight the
-// writer spent most of its blocked time in those fsyncs and publishing ran at half its rate
-// (docs/benchmarks.md, "Where publish time goes"). Here the writer only notes the WAL's size
+// writer was blocked in those fsyncs about a third of its time (docs/benchmarks.md, "Latest
+// (2026-12-06)"). Here the writer only notes the WAL's size
 // after each commit (a WAL hook) and wakes this thread, whose own connection runs PASSIVE
 // checkpoints: they copy what is committed without taking the write lock, so commits go on
 // meanwhile. Durability is unchanged: commits never depended on checkpoints (synchronous=NORMAL
