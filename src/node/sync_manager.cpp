@@ -236,8 +236,13 @@ bool SyncManager::claim_incoming(const std::shared_ptr<Session>& session) {
     // id wins, on both sides alike. Otherwise the peer gave up on the old session, or restarted
     // and cannot know it (a SIGKILLed node says nothing, and our connection to it stays up until
     // its idle timeout): the new session replaces the old one rather than being refused.
+    // Ours wins only once its stream is open, i.e. once the peer can see it too. While it is
+    // still connecting it may be dialling an address the peer no longer has (a restarted node
+    // on a new port), and refusing the peer's session meanwhile kept the two apart until that
+    // dial timed out (NodeCli.RestartedNodeCatchesUpFromItsDatabase flaked on it). Ending a
+    // dial still in progress stops it before it opens a stream, so the peer never sees it.
     const bool racing = found->second->initiator && !found->second->handshaken;
-    if (racing && engine_.id() < session->remote) return false;
+    if (racing && found->second->stream && engine_.id() < session->remote) return false;
     end(*found->second, Error(Errc::HandshakeRejected, "replaced by the peer's session"));
   }
   sessions_[{session->remote, session->topic}] = session;
