@@ -21,7 +21,7 @@ void Checkpointer::attach(sqlite3* writer) {
   // SQLite cuts a restarted WAL file back to this size. Above the hard limit, so that it never
   // does in normal use: truncating frees the blocks, and on a file system mounted with
   // `discard` that waits for the device (it showed as the writer's longest stalls).
-  const std::uint64_t bytes = std::uint64_t{pages_} * (kHardLimit + 1) * (4096 + 24);
+  const std::uint64_t bytes = std::uint64_t{pages_} * (kHardLimit + 1) * kFrameBytes;
   sqlite3_exec(writer, ("PRAGMA journal_size_limit = " + std::to_string(bytes)).c_str(), nullptr,
                nullptr, nullptr);
 }
@@ -149,9 +149,8 @@ Result<void> Checkpointer::checkpoint_once() {
   }
   // PASSIVE: copies what no reader still needs, never waits for a lock, never blocks a commit.
   // Frames committed meanwhile are left for the next one.
-  int wal_frames = 0, copied = 0;
   const int code = sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr,
-                                             SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
+                                             SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   // BUSY: another checkpoint is running (SQLite's own at close); nothing is wrong.
   if (code != SQLITE_OK && code != SQLITE_BUSY) {
     return Unexpected{sqlite_error(code, "checkpoint", connection_->handle())};

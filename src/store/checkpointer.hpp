@@ -4,10 +4,9 @@
 // passed 1,000 WAL pages, and a checkpoint waits for fsync twice (the WAL, then the database).
 // On the writer thread every write queued behind it waited too: with 32 publishes in flight the
 // writer was blocked in those fsyncs about a third of its time (docs/benchmarks.md, "Latest
-// (2026-12-06)"). Here the writer only notes the WAL's size
-// after each commit (a WAL hook) and wakes this thread, whose own connection runs PASSIVE
-// checkpoints: they copy what is committed without taking the write lock, so commits go on
-// meanwhile. Durability is unchanged: commits never depended on checkpoints (synchronous=NORMAL
+// (2026-12-06)"). Here the writer only notes the WAL's size after each commit (a WAL hook) and
+// wakes this thread, whose own connection runs PASSIVE checkpoints: they copy what is committed
+// without taking the write lock, so commits go on meanwhile. Durability is unchanged: commits never depended on checkpoints (synchronous=NORMAL
 // syncs the WAL at checkpoints, FULL at every commit as well).
 //
 // SQLite restarts the WAL only after a checkpoint that caught up with the last commit, which a
@@ -63,7 +62,9 @@ class Checkpointer {
  private:
   static int on_commit(void* self, sqlite3* db, const char* schema, int wal_pages);
   static constexpr std::uint32_t kQuietLimit = 4;  // x pages_: finish once the writer is quiet
-  static constexpr std::uint32_t kHardLimit = 8;  // x pages_: finish after this commit
+  static constexpr std::uint32_t kHardLimit = 8;   // x pages_: finish after this commit
+  // A WAL frame of the default 4 KiB page (the schema never changes it) and its header.
+  static constexpr std::uint64_t kFrameBytes = 4096 + 24;
   void request(std::uint32_t wal_pages);
   void finish_on_writer(sqlite3* writer, bool must);
   void run();
