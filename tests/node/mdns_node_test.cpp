@@ -79,6 +79,23 @@ TEST(MdnsNodes, APassiveNodeIsFoundAndLearnsFromResponses) {
   EXPECT_TRUE(wait_found(passive, 1));  // it never queried: it heard the active node's responses
 }
 
+// Bound to every address, a node announces the addresses of its mDNS interfaces (here `lo`).
+// Each of these two can reach the other only through what it announces: a wildcard address or
+// none at all would leave both waiting.
+TEST(MdnsNodes, NodesBoundToEveryAddressAnnounceDialableOnes) {
+  const auto bind_any = [](NodeBuilder& builder) { builder.bind_v4("0.0.0.0"); };
+  auto a = spawn_mdns(MdnsMode::Active, bind_any);
+  auto b = spawn_mdns(MdnsMode::Active, bind_any);
+  const auto topic = Topic::random();
+  auto on_a = a.stream_blocking<std::string>(topic);
+  auto on_b = b.stream_blocking<std::string>(topic);
+  ASSERT_TRUE(on_a && on_b);
+  ASSERT_TRUE(on_a->publisher.publish_blocking("from a"));
+  ASSERT_TRUE(on_b->publisher.publish_blocking("from b"));
+  EXPECT_EQ(messages(on_a->subscription, 2, 15s).size(), 2u);
+  EXPECT_EQ(messages(on_b->subscription, 2, 15s).size(), 2u);
+}
+
 TEST(MdnsNodes, AnUnreachableBootstrapNodeDoesNotBlockMdnsPeers) {
   // A bootstrap "node" whose address takes datagrams and never answers.
   asio::io_context io;
