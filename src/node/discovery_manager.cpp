@@ -1,13 +1,10 @@
 #include "node/discovery_manager.hpp"
 
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <random>
 
 #include "discovery/mdns.hpp"
+#include "net/interfaces.hpp"
 #include "node/engine.hpp"
 
 namespace p2panda::node {
@@ -85,30 +82,13 @@ void DiscoveryManager::record_connection(const PublicKey& node, bool success) {
 }
 
 std::vector<discovery::IpPort> DiscoveryManager::own_addresses() const {
-  std::vector<discovery::IpPort> out;
-  std::vector<net::SocketAddress> unspecified;
-  for (const auto& address : engine_.transport().local_addresses()) {
-    if (address.address().is_unspecified()) {
-      unspecified.push_back(address);
-    } else {
-      out.push_back(to_ip_port(address));
-    }
-  }
-  if (unspecified.empty()) return out;
   // Bound to every address: announce those of the mDNS interfaces (IPv4: our mDNS is IPv4).
-  const auto names = mdns_interfaces(engine_.config());
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return out;
-  for (auto* entry = list; entry; entry = entry->ifa_next) {
-    if (!entry->ifa_addr || entry->ifa_addr->sa_family != AF_INET) continue;
-    if (std::find(names.begin(), names.end(), entry->ifa_name) == names.end()) continue;
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(entry->ifa_addr);
-    const asio::ip::address_v4 ip(ntohl(v4->sin_addr.s_addr));
-    for (const auto& bound : unspecified) {
-      if (bound.address().is_v4()) out.push_back(to_ip_port({ip, bound.port()}));
-    }
+  std::vector<discovery::IpPort> out;
+  const net::InterfaceFilter filter{mdns_interfaces(engine_.config()), /*v6=*/false};
+  for (const auto& address :
+       net::reachable_addresses(engine_.transport().local_addresses(), filter)) {
+    out.push_back(to_ip_port(address));
   }
-  ::freeifaddrs(list);
   return out;
 }
 

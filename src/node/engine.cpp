@@ -3,6 +3,7 @@
 #include <future>
 
 #include "core/thread_name.hpp"
+#include "net/interfaces.hpp"
 #include "net/quic_transport.hpp"
 #include "node/gossip_node.hpp"
 #include "node/ingest_queue.hpp"
@@ -92,8 +93,10 @@ Result<void> NodeEngine::start_transport() {
 
 std::vector<std::string> NodeEngine::addresses() const {
   std::vector<std::string> out;
-  for (const auto& address : transport_->local_addresses()) {
-    out.push_back(address.address().to_string() + ":" + std::to_string(address.port()));
+  for (const auto& address : net::reachable_addresses(transport_->local_addresses())) {
+    out.push_back(address.address().is_v6()
+                      ? "[" + address.address().to_string() + "]:" + std::to_string(address.port())
+                      : address.address().to_string() + ":" + std::to_string(address.port()));
   }
   return out;
 }

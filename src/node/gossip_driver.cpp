@@ -2,6 +2,7 @@
 
 #include <deque>
 
+#include "net/interfaces.hpp"
 #include "node/gossip_addr.hpp"
 #include "node/gossip_driver_state.hpp"
 
@@ -43,7 +44,9 @@ void GossipDriver::start() {
 }
 
 Bytes GossipDriver::own_peer_data() const {
-  return encode_addr_info(GossipAddrInfo{std::nullopt, transport_.local_addresses()});
+  // A wildcard bind shares the interfaces' addresses: peers cannot dial 0.0.0.0.
+  return encode_addr_info(
+      GossipAddrInfo{std::nullopt, net::reachable_addresses(transport_.local_addresses())});
 }
 
 void GossipDriver::join(const Topic& topic, const std::vector<NodeId>& peers) {

@@ -79,13 +79,20 @@ TEST(MdnsNodes, APassiveNodeIsFoundAndLearnsFromResponses) {
   EXPECT_TRUE(wait_found(passive, 1));  // it never queried: it heard the active node's responses
 }
 
-// Bound to every address, a node announces the addresses of its mDNS interfaces (here `lo`).
+// Bound to every address, a node shows its interfaces' addresses and announces those of its mDNS
+// interfaces (here `lo`).
 // Each of these two can reach the other only through what it announces: a wildcard address or
 // none at all would leave both waiting.
 TEST(MdnsNodes, NodesBoundToEveryAddressAnnounceDialableOnes) {
   const auto bind_any = [](NodeBuilder& builder) { builder.bind_v4("0.0.0.0"); };
   auto a = spawn_mdns(MdnsMode::Active, bind_any);
   auto b = spawn_mdns(MdnsMode::Active, bind_any);
+  // What a user hands to peers: interface addresses with the bound port, never the wildcard.
+  const auto shown = a.addresses();
+  ASSERT_FALSE(shown.empty());
+  const auto port = shown.front().substr(shown.front().rfind(':'));
+  EXPECT_NE(std::find(shown.begin(), shown.end(), "127.0.0.1" + port), shown.end());
+  for (const auto& address : shown) EXPECT_EQ(address.rfind("0.0.0.0:", 0), std::string::npos);
   const auto topic = Topic::random();
   auto on_a = a.stream_blocking<std::string>(topic);
   auto on_b = b.stream_blocking<std::string>(topic);
