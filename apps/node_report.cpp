@@ -62,16 +62,17 @@ void NodeReport::error(const std::string& message) {
   emit({{"event", "error"}, {"message", message}});
 }
 
-// Discovery and gossip neighbours. Sync sessions are left out: the topic subscriptions already
-// report them as sync_started / sync_ended with their counts.
+// Discovery, gossip neighbours and sync sessions that failed before they started. Sessions that
+// started are left out: the topic subscriptions report them as sync_started / sync_ended.
 void NodeReport::on_system_event(const SystemEvent& event) {
   std::visit(
       Overloaded{
           [&](const PeerDiscovered& found) {
-            const char* via = found.via == PeerDiscovered::Via::Mdns      ? "mdns"
-                              : found.via == PeerDiscovered::Via::Gossip  ? "gossip"
+            const char* via = found.via == PeerDiscovered::Via::Mdns          ? "mdns"
+                              : found.via == PeerDiscovered::Via::Gossip      ? "gossip"
                               : found.via == PeerDiscovered::Via::AddressBook ? "address_book"
-                                                                          : "bootstrap";
+                              : found.via == PeerDiscovered::Via::Discovery   ? "discovery"
+                                                                              : "bootstrap";
             emit({{"event", "discovered"}, {"remote", found.node.to_hex()}, {"via", via}});
           },
           [&](const NeighborUp& up) {
@@ -88,6 +89,13 @@ void NodeReport::on_system_event(const SystemEvent& event) {
           },
           [](const SyncSessionStarted&) {},
           [](const SyncSessionEnded&) {},
+          // No subscription hears of a session that never started: report it here.
+          [&](const SyncSessionFailed& failed) {
+            emit({{"event", "sync_failed"},
+                  {"topic", failed.topic.to_hex()},
+                  {"remote", failed.node.to_hex()},
+                  {"error", failed.error.to_string()}});
+          },
       },
       event);
 }

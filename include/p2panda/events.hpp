@@ -148,7 +148,16 @@ struct SyncSessionEnded {
   std::uint64_t session_id = 0;
   std::optional<Error> error;
 };
-using SystemEvent =
-    std::variant<PeerDiscovered, NeighborUp, NeighborDown, SyncSessionStarted, SyncSessionEnded>;
+// A sync session with a peer failed before it started (no SyncSessionStarted came before it):
+// the dial, the connection or the topic handshake failed, timed out, or the peer does not follow
+// the topic. Sessions are tried again on the sync retry schedule (`sync_retry`), so a peer that
+// stays unreachable reports one of these per attempt.
+struct SyncSessionFailed {
+  Topic topic;
+  NodeId node;
+  Error error;
+};
+using SystemEvent = std::variant<PeerDiscovered, NeighborUp, NeighborDown, SyncSessionStarted,
+                                 SyncSessionEnded, SyncSessionFailed>;
 
 }  // namespace p2panda

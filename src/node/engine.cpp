@@ -237,6 +237,8 @@ void NodeEngine::deliver(const Topic& topic, std::span<const Hash> released, con
   }
 }
 
+void NodeEngine::emit_system(const SystemEvent& event) { gossip_->emit(event); }
+
 void NodeEngine::broadcast(const Topic& topic, const RawEvent& event) {
   if (auto* started = std::get_if<SyncStarted>(&event)) {
     gossip_->emit(SyncSessionStarted{topic, started->remote, started->session_id});

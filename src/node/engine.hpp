@@ -95,6 +95,8 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
                       std::function<void(Absorbed, const Operation&)> then);
   // Pushes an event (sync started/ended) to every subscription of the topic.
   void broadcast(const Topic& topic, const RawEvent& event);
+  // To every open event stream (Node::event_stream). REQUIRES: node thread.
+  void emit_system(const SystemEvent& event);
 
   // Any thread except the node's: ends sessions, wakes every waiter with NodeShutDown, stops the
   // transport and closes the store. Idempotent.

@@ -6,10 +6,18 @@
 namespace p2panda::node {
 namespace {
 
-// Application codes for aborted streams (they only show up in the peer's logs).
+// Application codes for aborted handshake streams.
 constexpr std::uint64_t kNotFollowed = 1;
 constexpr std::uint64_t kDuplicate = 2;
 constexpr std::uint64_t kFailed = 3;
+
+// Whether `error` is the peer's abort of our handshake stream with `code`. The transport reports
+// the code only in its message ("... with code N").
+bool aborted_with(const Error& error, std::uint64_t code) {
+  return error.code() == Errc::StreamReset &&
+         error.message().ends_with("with code " + std::to_string(code));
+}
+
 constexpr std::size_t kHandshakeLimit = 1024;
 
 template <class... F>
@@ -36,6 +44,8 @@ struct SyncManager::Session {
   Signal wake;
   bool handshaken = false;
   bool ended = false;
+  bool topic_known = false;  // ours from the start; a peer's once its handshake named it
+  bool superseded = false;   // ended by the peer's session for the same slot: not a failure
   std::size_t ingesting = 0;  // received operations not yet through the ingest queue
   // SyncEnded waits until the session's last received operation was processed, so that a
   // subscriber sees every Processed event of a session before its end.
@@ -149,6 +159,7 @@ net::Awaitable<void> SyncManager::initiate(NodeId remote, Topic topic) {
   auto session = std::make_shared<Session>();
   session->remote = remote;
   session->topic = topic;
+  session->topic_known = true;
   session->initiator = true;
   session->id = next_session_++;
   sessions_[{remote, topic}] = session;
@@ -170,7 +181,14 @@ net::Awaitable<void> SyncManager::initiate(NodeId remote, Topic topic) {
   if (!sent) co_return end(*session, sent.error());
   auto reply = co_await net::read_frame(*session->stream, kHandshakeLimit);
   if (session->ended) co_return;
-  if (!reply) co_return end(*session, reply.error());
+  if (!reply) {
+    if (aborted_with(reply.error(), kNotFollowed)) {
+      co_return end(*session, Error(Errc::HandshakeRejected, "the peer does not follow the topic"));
+    }
+    // Both dialled at once and the peer's session won: this slot is served, nothing failed.
+    if (aborted_with(reply.error(), kDuplicate)) session->superseded = true;
+    co_return end(*session, reply.error());
+  }
   if (!*reply) co_return end(*session, Error(Errc::HandshakeRejected, "peer refused the topic"));
   auto decoded = sync::decode_topic_handshake(**reply);
   if (!decoded || !std::holds_alternative<sync::HandshakeDone>(*decoded)) {
@@ -209,6 +227,7 @@ net::Awaitable<void> SyncManager::accept(net::ConnectionHandle connection,
     co_return;
   }
   session->topic = topic->topic;
+  session->topic_known = true;
   if (!claim_incoming(session)) {
     session->ended = true;
     stream->abort(kDuplicate);
@@ -243,6 +262,7 @@ bool SyncManager::claim_incoming(const std::shared_ptr<Session>& session) {
     // dial still in progress stops it before it opens a stream, so the peer never sees it.
     const bool racing = found->second->initiator && !found->second->handshaken;
     if (racing && found->second->stream && engine_.id() < session->remote) return false;
+    found->second->superseded = true;
     end(*found->second, Error(Errc::HandshakeRejected, "replaced by the peer's session"));
   }
   sessions_[{session->remote, session->topic}] = session;
@@ -362,6 +382,11 @@ void SyncManager::end(Session& session, std::optional<Error> error) {
     }
   }
   if (error) engine_.counters().sessions_failed.fetch_add(1);
+  // Failed before it started: no SyncEnded tells anyone, so the system events do.
+  if (!session.core && error && session.topic_known && !session.superseded &&
+      error->code() != Errc::NodeShutDown) {
+    engine_.emit_system(SyncSessionFailed{session.topic, session.remote, *error});
+  }
   if (session.stream) {
     if (error) {
       session.stream->abort(kFailed);

@@ -1,5 +1,6 @@
 // Topic streams between whole nodes, on the simulated network and on real QUIC (127.0.0.1):
 // eventual consistency, live delivery, deduplication, pruning and imports.
+#include "gossip_fixture.hpp"
 #include "node_fixture.hpp"
 
 #include <set>
@@ -280,6 +281,39 @@ TEST_P(NodeStream, MorePublishesInFlightThanABatchAllLandInOrder) {
   std::vector<std::string> expected;
   for (int i = 0; i < kPublishes; ++i) expected.push_back("message " + std::to_string(i));
   EXPECT_EQ(messages(stream->subscription, kPublishes), expected);
+}
+
+// A session that fails before it starts (here: the peer does not follow the topic) reaches no
+// subscription, so the event stream reports it; started sessions never do.
+TEST_P(NodeStream, ASessionRefusedBeforeItStartsIsASystemEvent) {
+  Nodes nodes(GetParam());
+  auto& a = nodes.add();
+  auto& b = nodes.add();
+  auto& c = nodes.add();
+  const auto topic = Topic::random();
+  auto on_a = a.stream_blocking<std::string>(topic);
+  auto on_c = c.stream_blocking<std::string>(topic);
+  auto elsewhere = b.stream_blocking<std::string>(Topic::random());  // b follows another topic
+  ASSERT_TRUE(on_a && on_c && elsewhere);
+  auto events = a.event_stream_blocking();
+  ASSERT_TRUE(events);
+  ASSERT_TRUE(on_c->publisher.publish_blocking("from c"));
+  nodes.introduce_all();
+  std::optional<SyncSessionFailed> failed;
+  ASSERT_TRUE(wait_event(*events, [&](const SystemEvent& event) {
+    auto* typed = std::get_if<SyncSessionFailed>(&event);
+    if (typed && typed->node == c.id()) {
+      ADD_FAILURE() << "c follows the topic: " << typed->error.to_string();
+    }
+    if (typed && typed->node == b.id()) failed = *typed;
+    return failed.has_value();
+  }));
+  EXPECT_EQ(failed->topic, topic);
+  EXPECT_EQ(failed->error.code(), Errc::HandshakeRejected);
+  EXPECT_NE(failed->error.message().find("does not follow the topic"), std::string::npos)
+      << failed->error.to_string();
+  // The session with c started and synced meanwhile.
+  EXPECT_EQ(messages(on_a->subscription, 1), std::vector<std::string>{"from c"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, NodeStream, testing::Values(Net::Sim, Net::Quic), net_name);
