@@ -45,7 +45,7 @@ TEST_F(AddressBookTest, NewerSignedInfoWinsOlderAndForgedAreRefused) {
 
 TEST_F(AddressBookTest, ItPersistsAcrossReopening) {
   const auto path = testing::TempDir() + "address_book_" + std::to_string(::getpid()) + ".db";
-  std::remove(path.c_str());
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
   auto info = discovery::sign_transport_info(key_, {10, 0}, {to_ip_port(local(7))});
   {
     auto file = store::SqliteStore::open({.url = path});
@@ -54,14 +54,17 @@ TEST_F(AddressBookTest, ItPersistsAcrossReopening) {
     ASSERT_TRUE(book.update(key_.public_key(), info, now_));
     (*file)->close();
   }
-  auto file = store::SqliteStore::open({.url = path});
-  ASSERT_TRUE(file);
-  AddressBook book(**file);
-  auto held = book.info(key_.public_key());
-  ASSERT_TRUE(held && *held);
-  EXPECT_EQ(**held, info);
-  (*file)->close();
-  std::remove(path.c_str());
+  {
+    auto file = store::SqliteStore::open({.url = path});
+    ASSERT_TRUE(file);
+    AddressBook book(**file);
+    auto held = book.info(key_.public_key());
+    ASSERT_TRUE(held && *held);
+    EXPECT_EQ(**held, info);
+  }
+  // Once the store is gone: SQLite deletes the WAL and its index when the last connection
+  // closes, but not for a database file already unlinked (they stayed behind in the temp dir).
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
 }
 
 TEST_F(AddressBookTest, FailedLastAttemptMakesANodeStaleButNeverABootstrapNode) {
