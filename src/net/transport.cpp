@@ -33,6 +33,12 @@ Result<SocketAddress> parse_socket_address(std::string_view text) {
   return SocketAddress(ip, static_cast<std::uint16_t>(port));
 }
 
+std::string format_socket_address(const SocketAddress& address) {
+  const std::string ip = address.address().to_string();
+  const std::string port = std::to_string(address.port());
+  return address.address().is_v6() ? "[" + ip + "]:" + port : ip + ":" + port;
+}
+
 Awaitable<Result<void>> read_exact(TransportStream& stream, std::span<std::uint8_t> buffer) {
   std::size_t filled = 0;
   while (filled < buffer.size()) {

@@ -104,6 +104,8 @@ class Transport {
 // "ip:port" or "[ipv6]:port", as peers' addresses are written in configuration and on the
 // command line. Errors: InvalidArgument naming the text.
 Result<SocketAddress> parse_socket_address(std::string_view text);
+// The inverse: "ip:port", or "[ipv6]:port" so that the port stays separable.
+std::string format_socket_address(const SocketAddress& address);
 
 // Helpers every protocol driver needs on top of TransportStream.
 

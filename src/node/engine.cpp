@@ -94,9 +94,7 @@ Result<void> NodeEngine::start_transport() {
 std::vector<std::string> NodeEngine::addresses() const {
   std::vector<std::string> out;
   for (const auto& address : net::reachable_addresses(transport_->local_addresses())) {
-    out.push_back(address.address().is_v6()
-                      ? "[" + address.address().to_string() + "]:" + std::to_string(address.port())
-                      : address.address().to_string() + ":" + std::to_string(address.port()));
+    out.push_back(net::format_socket_address(address));
   }
   return out;
 }
@@ -241,9 +239,9 @@ void NodeEngine::emit_system(const SystemEvent& event) { gossip_->emit(event); }
 
 void NodeEngine::broadcast(const Topic& topic, const RawEvent& event) {
   if (auto* started = std::get_if<SyncStarted>(&event)) {
-    gossip_->emit(SyncSessionStarted{topic, started->remote, started->session_id});
+    emit_system(SyncSessionStarted{topic, started->remote, started->session_id});
   } else if (auto* ended = std::get_if<SyncEnded>(&event)) {
-    gossip_->emit(SyncSessionEnded{topic, ended->remote, ended->session_id, ended->error});
+    emit_system(SyncSessionEnded{topic, ended->remote, ended->session_id, ended->error});
   }
   auto found = topics_.find(topic);
   if (found == topics_.end()) return;

@@ -4,8 +4,9 @@
 // transaction per batch with a savepoint per job (group commit: many small writes share one
 // commit and one fsync, and a failing job rolls back only itself). File databases use WAL mode
 // and a small pool of reader connections, so reads run concurrently with writes and see only
-// committed data; a checkpointer thread copies the WAL back into the database. In-memory databases run reads on the writer thread (a private in-memory database
-// has only one connection). All methods are thread-safe.
+// committed data; a checkpointer thread copies the WAL back into the database. In-memory
+// databases run reads on the writer thread (a private in-memory database has only one
+// connection). All methods are thread-safe.
 #pragma once
 
 #include <atomic>

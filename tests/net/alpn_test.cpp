@@ -122,5 +122,13 @@ TEST(SocketAddressText, ParsesIpv4AndBracketedIpv6AndRefusesGarbage) {
   }
 }
 
+TEST(SocketAddressText, FormatsWhatParsesBack) {
+  for (const char* text : {"127.0.0.1:4433", "[::1]:9", "[2001:db8::7]:65535"}) {
+    auto parsed = parse_socket_address(text);
+    ASSERT_TRUE(parsed) << text;
+    EXPECT_EQ(format_socket_address(*parsed), text);
+  }
+}
+
 }  // namespace
 }  // namespace p2panda::net::test
