@@ -94,7 +94,8 @@ void NodeReport::on_system_event(const SystemEvent& event) {
             emit({{"event", "sync_failed"},
                   {"topic", failed.topic.to_hex()},
                   {"remote", failed.node.to_hex()},
-                  {"error", failed.error.to_string()}});
+                  {"error", failed.error.to_string()},
+                  {"retry_in_ms", failed.retry_in.count()}});
           },
       },
       event);

@@ -5,6 +5,7 @@
 // uses u32). Plain values: any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <variant>
@@ -150,12 +151,14 @@ struct SyncSessionEnded {
 };
 // A sync session with a peer failed before it started (no SyncSessionStarted came before it):
 // the dial, the connection or the topic handshake failed, timed out, or the peer does not follow
-// the topic. Sessions are tried again on the sync retry schedule (`sync_retry`), so a peer that
-// stays unreachable reports one of these per attempt.
+// the topic. The node dials the peer for the topic again after `retry_in`: sync_retry after
+// the first failure in a row, doubling with each further one up to 8x sync_retry. A started
+// session, or a new address for the peer, clears that count.
 struct SyncSessionFailed {
   Topic topic;
   NodeId node;
   Error error;
+  std::chrono::milliseconds retry_in{0};
 };
 using SystemEvent = std::variant<PeerDiscovered, NeighborUp, NeighborDown, SyncSessionStarted,
                                  SyncSessionEnded, SyncSessionFailed>;

@@ -273,7 +273,8 @@ class NodeBuilder {
   NodeBuilder& mdns_port(std::uint16_t port);
   // Stored for when relays exist; today it changes nothing.
   NodeBuilder& relay_url(std::string url);
-  // How often missing sync sessions are retried (default 5 s, as p2panda).
+  // How often missing sync sessions are retried (default 5 s, as p2panda). A (peer, topic) whose
+  // attempts keep failing waits twice as long after each, up to 8x this (SyncSessionFailed).
   NodeBuilder& sync_retry(std::chrono::milliseconds interval);
   // Advanced: the raw configuration (transport factory for the simulated network, limits).
   NodeConfig& config();

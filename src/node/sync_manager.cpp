@@ -59,7 +59,9 @@ constexpr std::size_t kMaxIngesting = 256;
 }  // namespace
 
 SyncManager::SyncManager(detail::NodeEngine& engine)
-    : engine_(engine), alpn_(protocol_alpn("p2panda/log_sync/v1", engine.config().network_id)) {}
+    : engine_(engine),
+      alpn_(protocol_alpn("p2panda/log_sync/v1", engine.config().network_id)),
+      backoff_(engine.config().sync_retry) {}
 
 SyncManager::~SyncManager() = default;
 
@@ -77,18 +79,24 @@ void SyncManager::follow(const Topic& topic) {
 void SyncManager::add_peer(net::PeerAddress peer) {
   auto& known = peers_[peer.node_id];
   known.node_id = peer.node_id;
+  bool learnt = false;
   for (const auto& address : peer.addresses) {
     if (std::find(known.addresses.begin(), known.addresses.end(), address) ==
         known.addresses.end()) {
       known.addresses.push_back(address);
+      learnt = true;
     }
   }
+  // A new address may be the one that works: earlier failures say nothing about it.
+  if (learnt) backoff_.clear_peer(peer.node_id);
   connect_missing();
 }
 
 void SyncManager::add_topic_peer(const Topic& topic, net::PeerAddress peer) {
   if (peer.node_id == engine_.id()) return;
-  topic_peers_[topic][peer.node_id] = std::move(peer);
+  auto& known = topic_peers_[topic][peer.node_id];
+  if (known.addresses != peer.addresses) backoff_.clear_peer(peer.node_id);
+  known = std::move(peer);
   connect_missing();
 }
 
@@ -109,23 +117,32 @@ void SyncManager::remove_topic_peer(const Topic& topic, const NodeId& peer) {
 
 void SyncManager::connect_missing() {
   if (stopped_) return;
+  const auto now = Clock::now();
+  auto wanted = [&](const NodeId& remote, const Topic& topic) {
+    return !sessions_.contains({remote, topic}) && backoff_.may_dial({remote, topic}, now);
+  };
   for (const auto& topic : topics_) {
     for (const auto& [remote, peer] : peers_) {
-      if (sessions_.contains({remote, topic})) continue;
+      if (!wanted(remote, topic)) continue;
       asio::co_spawn(engine_.executor(), initiate(remote, topic), asio::detached);
     }
     auto neighbours = topic_peers_.find(topic);
     if (neighbours == topic_peers_.end()) continue;
     for (const auto& [remote, peer] : neighbours->second) {
-      if (sessions_.contains({remote, topic}) || peers_.contains(remote)) continue;
+      if (!wanted(remote, topic) || peers_.contains(remote)) continue;
       asio::co_spawn(engine_.executor(), initiate(remote, topic), asio::detached);
     }
   }
 }
 
+// Wakes every sync_retry, or earlier when a slot's backoff ends, so that a slot is dialled when
+// its SyncSessionFailed said it would be.
 net::Awaitable<void> SyncManager::retry_loop() {
   while (!stopped_) {
-    co_await retry_.wait_until(Clock::now() + engine_.config().sync_retry);
+    const auto now = Clock::now();
+    auto next = now + engine_.config().sync_retry;
+    if (auto due = backoff_.next_due(now); due && *due < next) next = *due;
+    co_await retry_.wait_until(next);
     connect_missing();
   }
 }
@@ -271,6 +288,7 @@ bool SyncManager::claim_incoming(const std::shared_ptr<Session>& session) {
 
 net::Awaitable<void> SyncManager::run(std::shared_ptr<Session> session) {
   session->handshaken = true;
+  backoff_.succeeded({session->remote, session->topic});
   session->core = std::make_unique<sync::LogSyncSession>(engine_.store(), session->topic,
                                                          engine_.config().session);
   metrics_[session->topic].session_opened(session->id, session->remote);
@@ -385,7 +403,10 @@ void SyncManager::end(Session& session, std::optional<Error> error) {
   // Failed before it started: no SyncEnded tells anyone, so the system events do.
   if (!session.core && error && session.topic_known && !session.superseded &&
       error->code() != Errc::NodeShutDown) {
-    engine_.emit_system(SyncSessionFailed{session.topic, session.remote, *error});
+    const auto wait = backoff_.failed({session.remote, session.topic}, Clock::now());
+    engine_.emit_system(SyncSessionFailed{
+        session.topic, session.remote, *error,
+        std::chrono::duration_cast<std::chrono::milliseconds>(wait)});
   }
   if (session.stream) {
     if (error) {

@@ -6,7 +6,7 @@
 // that syncs and stays live. Frames are 4-byte big-endian lengths around postcard messages.
 // Operations received are handed to the engine, which validates and ingests them; only those it
 // stored are forwarded to the topic's other sessions. Missing sessions are retried every
-// sync_retry. Besides these peers for every topic, gossip neighbours are peers of their topic
+// sync_retry, slots that keep failing less often (dial_backoff.hpp). Besides these peers for every topic, gossip neighbours are peers of their topic
 // while they stay neighbours. When both peers dial each other at once, the session started by the lower node
 // id survives on both sides. Node thread only.
 #pragma once
@@ -16,6 +16,7 @@
 #include <set>
 
 #include "net/transport.hpp"
+#include "node/dial_backoff.hpp"
 #include "node/signal.hpp"
 #include "sync/log_sync.hpp"
 #include "sync/topic_metrics.hpp"
@@ -67,6 +68,7 @@ class SyncManager {
   std::set<Topic> topics_;
   std::map<Key, std::shared_ptr<Session>> sessions_;
   std::map<Topic, sync::TopicSyncMetrics> metrics_;
+  DialBackoff backoff_;
   std::uint64_t next_session_ = 1;
   bool stopped_ = false;
   Signal retry_;

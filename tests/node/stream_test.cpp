@@ -316,6 +316,37 @@ TEST_P(NodeStream, ASessionRefusedBeforeItStartsIsASystemEvent) {
   EXPECT_EQ(messages(on_a->subscription, 1), std::vector<std::string>{"from c"});
 }
 
+// A slot that keeps failing is dialled less and less often (dial_backoff.hpp): each
+// SyncSessionFailed says when the next attempt comes, and it comes no earlier.
+TEST_P(NodeStream, ASlotThatKeepsFailingIsDialledLessOften) {
+  Nodes nodes(GetParam());
+  auto& a = nodes.add();  // sync_retry 200 ms
+  auto& b = nodes.add();
+  const auto topic = Topic::random();
+  auto on_a = a.stream_blocking<std::string>(topic);
+  auto elsewhere = b.stream_blocking<std::string>(Topic::random());  // b refuses `topic`
+  ASSERT_TRUE(on_a && elsewhere);
+  auto events = a.event_stream_blocking();
+  ASSERT_TRUE(events);
+  nodes.introduce_all();
+  std::vector<std::chrono::milliseconds> retry_in;
+  std::vector<std::chrono::steady_clock::time_point> seen;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(wait_event(*events, [&](const SystemEvent& event) {
+      auto* failed = std::get_if<SyncSessionFailed>(&event);
+      if (failed == nullptr || failed->node != b.id() || failed->topic != topic) return false;
+      retry_in.push_back(failed->retry_in);
+      seen.push_back(std::chrono::steady_clock::now());
+      return true;
+    })) << "failure " << i;
+  }
+  EXPECT_EQ(retry_in, (std::vector<std::chrono::milliseconds>{200ms, 400ms, 800ms, 1600ms}));
+  // Events travel through a queue, so allow them a little lateness each.
+  for (std::size_t i = 1; i < seen.size(); ++i) {
+    EXPECT_GE(seen[i] - seen[i - 1], retry_in[i - 1] - 50ms) << "attempt " << i;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, NodeStream, testing::Values(Net::Sim, Net::Quic), net_name);
 
 }  // namespace
