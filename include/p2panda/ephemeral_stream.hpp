@@ -54,6 +54,7 @@ class RawEphemeralSubscription {
   // nullopt when nothing arrived within `timeout`.
   Result<std::optional<EphemeralMessage>> next_blocking(std::chrono::milliseconds timeout);
   const Topic& topic() const { return topic_; }
+  std::uint64_t dropped() const;
 
  private:
   std::shared_ptr<NodeEngine> engine_;
@@ -85,8 +86,8 @@ class EphemeralSubscription {
  public:
   explicit EphemeralSubscription(detail::RawEphemeralSubscription raw) : raw_(std::move(raw)) {}
   // The next message from another node. Messages whose signature fails are refused and counted
-  // by the node (NodeMetrics::ephemeral_rejected); bodies that are not a T are skipped here.
-  // Errors: NodeShutDown.
+  // by the node (NodeMetrics::ephemeral_rejected); bodies that are not a T are skipped here and
+  // counted by undecodable(). Errors: NodeShutDown.
   Awaitable<Result<Ephemeral<T>>> next() {
     for (;;) {
       auto waiting = raw_.next();
@@ -94,6 +95,7 @@ class EphemeralSubscription {
       if (!raw) co_return Unexpected{raw.error()};
       auto typed_message = typed(*raw);
       if (typed_message) co_return std::move(*typed_message);
+      ++undecodable_;
     }
   }
   // Blocking: nullopt when nothing arrived within `timeout`.
@@ -107,9 +109,15 @@ class EphemeralSubscription {
       if (!*raw) return std::optional<Ephemeral<T>>{};
       auto typed_message = typed(**raw);
       if (typed_message) return typed_message;
+      ++undecodable_;
     }
   }
   const Topic& topic() const { return raw_.topic(); }
+  // Messages lost because they waited unread while 256 newer ones arrived (the oldest go first).
+  // Shared by copies of this subscription.
+  std::uint64_t dropped() const { return raw_.dropped(); }
+  // Messages this handle skipped because their body did not decode as a T.
+  std::uint64_t undecodable() const { return undecodable_; }
 
  private:
   std::optional<Ephemeral<T>> typed(const EphemeralMessage& raw) const {
@@ -120,6 +128,7 @@ class EphemeralSubscription {
   }
 
   detail::RawEphemeralSubscription raw_;
+  std::uint64_t undecodable_ = 0;
 };
 
 template <class T>
@@ -129,7 +138,8 @@ struct EphemeralStream {
 };
 
 // The node's system events from the moment it was opened (events.hpp, SystemEvent). At most
-// 1024 wait unread; older ones are then dropped (p2panda's channel holds 64).
+// 1024 wait unread; older ones are then dropped and counted by dropped() (p2panda's channel holds
+// 64 and reports such a gap as a Lagged error).
 class EventStream {
  public:
   EventStream(std::shared_ptr<detail::NodeEngine> engine,
@@ -138,6 +148,8 @@ class EventStream {
   Awaitable<Result<SystemEvent>> next();
   // nullopt when nothing happened within `timeout`.
   Result<std::optional<SystemEvent>> next(std::chrono::milliseconds timeout);
+  // Events lost so far because 1024 newer ones waited unread. Any thread.
+  std::uint64_t dropped() const;
 
  private:
   std::shared_ptr<detail::NodeEngine> engine_;

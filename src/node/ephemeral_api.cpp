@@ -86,6 +86,8 @@ Result<std::optional<EphemeralMessage>> RawEphemeralSubscription::next_blocking(
   return next_within<EphemeralMessage>(engine_, mailbox_of(inbox_), timeout);
 }
 
+std::uint64_t RawEphemeralSubscription::dropped() const { return inbox_->mailbox.dropped(); }
+
 }  // namespace detail
 
 EventStream::EventStream(std::shared_ptr<detail::NodeEngine> engine,
@@ -99,6 +101,8 @@ Awaitable<Result<SystemEvent>> EventStream::next() {
 Result<std::optional<SystemEvent>> EventStream::next(std::chrono::milliseconds timeout) {
   return detail::next_within<SystemEvent>(engine_, detail::mailbox_of(inbox_), timeout);
 }
+
+std::uint64_t EventStream::dropped() const { return inbox_->mailbox.dropped(); }
 
 namespace {
 

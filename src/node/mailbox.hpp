@@ -1,9 +1,11 @@
 // Mailbox: a queue of values handed from the node thread to one reader (an ephemeral or event
 // subscription), with a wait. At most `capacity` values wait; past that the oldest is dropped
 // and counted (p2panda's ephemeral and event channels are lossy broadcast channels too; here
-// the count says so). Node thread only; the shared_ptr may be released from any thread.
+// the count says so, and any thread may read it). Node thread only otherwise; the shared_ptr may
+// be released from any thread.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <optional>
 
@@ -22,7 +24,7 @@ class Mailbox {
     if (closed_) return;
     if (items_.size() >= capacity_) {
       items_.pop_front();
-      ++dropped_;
+      dropped_.fetch_add(1, std::memory_order_relaxed);
     }
     items_.push_back(std::move(value));
     changed_.notify_all();
@@ -32,7 +34,7 @@ class Mailbox {
     changed_.notify_all();
   }
   bool closed() const { return closed_; }
-  std::uint64_t dropped() const { return dropped_; }
+  std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
   // The next value, or nullopt at `deadline`. Errors: NodeShutDown once closed and empty.
   net::Awaitable<Result<std::optional<T>>> next(Clock::time_point deadline) {
@@ -53,7 +55,7 @@ class Mailbox {
   std::deque<T> items_;
   Signal changed_;
   bool closed_ = false;
-  std::uint64_t dropped_ = 0;
+  std::atomic<std::uint64_t> dropped_{0};
 };
 
 }  // namespace p2panda::node

@@ -184,8 +184,67 @@ TEST(GossipSim, JoinerWhoseBootstrapComesUpLaterEntersTheOverlay) {
             std::vector<std::string>{"made it"});
 }
 
-// A raw gossip peer on the simulated network (the driver without a node) sends a node ephemeral
-// messages, one of them with a broken signature.
+// A raw gossip peer on the simulated network: the driver without a node, on a thread of its
+// own, joined to `topic` with `node` as its neighbour. It sends whatever bytes a test gives it.
+class RawGossipPeer {
+ public:
+  RawGossipPeer(Nodes& nodes, Node& node, const Topic& topic, EventStream& node_events)
+      : topic_(topic) {
+    transport_ = nodes.hub()->add(key_, io_.get_executor());
+    // The raw peer broadcasts once the node is in its own active view, not just it in the node's.
+    node::GossipCallbacks callbacks;
+    callbacks.neighbor = [this, done = false](const Topic&, const NodeId&, bool up) mutable {
+      if (up && !done) joined_.set_value();
+      done = done || up;
+    };
+    driver_ = std::make_unique<node::GossipDriver>(
+        *transport_, protocol_alpn("/iroh-gossip/1", node.network_id()), gossip::TopicConfig{}, 7,
+        std::move(callbacks));
+    thread_ = std::thread([this] {
+      auto guard = asio::make_work_guard(io_);
+      io_.run();
+    });
+    asio::post(io_, [this, id = node.id()] {
+      driver_->start();
+      driver_->join(topic_, {id});
+    });
+    EXPECT_TRUE(wait_event(node_events, event_about<NeighborUp>(key_.public_key())));
+    EXPECT_EQ(joined_.get_future().wait_for(10s), std::future_status::ready);
+  }
+  ~RawGossipPeer() {
+    asio::post(io_, [this] { driver_->shutdown(); });
+    io_.stop();
+    thread_.join();
+    driver_.reset();
+    transport_.reset();
+  }
+
+  const PrivateKey& key() const { return key_; }
+  // Broadcasts the encoded messages in order, on the peer's thread.
+  void broadcast(std::vector<Bytes> messages) {
+    asio::post(io_, [this, messages = std::move(messages)] {
+      for (const auto& message : messages) EXPECT_TRUE(driver_->broadcast(topic_, message));
+    });
+  }
+  // One signed ephemeral message with `body` (any CBOR item).
+  Bytes message(Bytes body) {
+    auto created = EphemeralMessage::create(key_, Timestamp(++clock_), 0, std::move(body));
+    EXPECT_TRUE(created);
+    return created->encode();
+  }
+
+ private:
+  Topic topic_;
+  PrivateKey key_ = PrivateKey::generate();
+  asio::io_context io_;
+  std::shared_ptr<net::Transport> transport_;
+  std::promise<void> joined_;
+  std::unique_ptr<node::GossipDriver> driver_;
+  std::thread thread_;
+  std::uint64_t clock_ = 0;
+};
+
+// Messages with a broken signature are refused and counted.
 TEST(GossipSim, BadlySignedEphemeralMessagesAreRefusedAndCounted) {
   Nodes nodes(Net::Sim);
   Node& a = nodes.add();
@@ -193,54 +252,57 @@ TEST(GossipSim, BadlySignedEphemeralMessagesAreRefusedAndCounted) {
   auto events = a.event_stream_blocking();
   auto stream = a.ephemeral_stream_blocking<std::string>(topic);
   ASSERT_TRUE(events && stream);
+  RawGossipPeer peer(nodes, a, topic, *events);
 
-  asio::io_context io;
-  const PrivateKey key = PrivateKey::generate();
-  std::shared_ptr<net::Transport> transport = nodes.hub()->add(key, io.get_executor());
-  // The raw peer broadcasts once a is in its own active view, not just it in a's.
-  std::promise<void> raw_joined;
-  node::GossipCallbacks callbacks;
-  callbacks.neighbor = [&raw_joined, done = false](const Topic&, const NodeId&, bool up) mutable {
-    if (up && !done) raw_joined.set_value();
-    done = done || up;
-  };
-  auto driver = std::make_unique<node::GossipDriver>(
-      *transport, protocol_alpn("/iroh-gossip/1", a.network_id()), gossip::TopicConfig{}, 7,
-      std::move(callbacks));
-  std::thread thread([&io] {
-    auto guard = asio::make_work_guard(io);
-    io.run();
-  });
-  const NodeId a_id = a.id();
-  asio::post(io, [&driver, topic, a_id] {
-    driver->start();
-    driver->join(topic, {a_id});
-  });
-  ASSERT_TRUE(wait_event(*events, event_about<NeighborUp>(key.public_key())));
-  ASSERT_EQ(raw_joined.get_future().wait_for(10s), std::future_status::ready);
-
-  auto one = EphemeralMessage::create(key, Timestamp(1), 0, Codec<std::string>::encode("one"));
-  auto two = EphemeralMessage::create(key, Timestamp(2), 0, Codec<std::string>::encode("two"));
-  auto three = EphemeralMessage::create(key, Timestamp(3), 0, Codec<std::string>::encode("three"));
-  ASSERT_TRUE(one && two && three);
-  Bytes forged = two->encode();
+  Bytes forged = peer.message(Codec<std::string>::encode("two"));
   forged[40] ^= 0x01;  // inside the signature: [0x86, 0x01, 0x58 0x20 key(32), 0x58 0x40 sig...]
   ASSERT_TRUE(EphemeralMessage::decode(forged));
-  asio::post(io, [&driver, topic, first = one->encode(), forged, last = three->encode()] {
-    EXPECT_TRUE(driver->broadcast(topic, first));
-    EXPECT_TRUE(driver->broadcast(topic, forged));
-    EXPECT_TRUE(driver->broadcast(topic, last));
-  });
+  peer.broadcast({peer.message(Codec<std::string>::encode("one")), forged,
+                  peer.message(Codec<std::string>::encode("three"))});
   EXPECT_EQ(receive_until(stream->subscription, {"one", "three"}),
             (std::vector<std::string>{"one", "three"}));
   EXPECT_EQ(a.metrics().ephemeral_received, 3u);
   EXPECT_EQ(a.metrics().ephemeral_rejected, 1u);
+}
 
-  asio::post(io, [&driver] { driver->shutdown(); });
-  io.stop();
-  thread.join();
-  driver.reset();
-  transport.reset();
+// Nothing is lost silently: a subscription that does not keep up loses its oldest messages and
+// says how many, and bodies that are not a T are skipped and counted.
+TEST(GossipSim, EphemeralMessagesLostOrSkippedAreCounted) {
+  Nodes nodes(Net::Sim);
+  Node& a = nodes.add();
+  const Topic topic = Topic::random();
+  auto events = a.event_stream_blocking();
+  auto reader = a.ephemeral_stream_blocking<std::string>(topic);
+  auto idle = a.ephemeral_stream_blocking<std::string>(topic);  // not read until the end
+  ASSERT_TRUE(events && reader && idle);
+  RawGossipPeer peer(nodes, a, topic, *events);
+
+  constexpr int kMessages = 300;  // the mailbox holds 256
+  std::vector<Bytes> messages;
+  for (int i = 0; i < kMessages; ++i) {
+    messages.push_back(peer.message(Codec<std::string>::encode("m" + std::to_string(i))));
+  }
+  messages.push_back(peer.message(Codec<std::uint64_t>::encode(7)));  // not a string
+  messages.push_back(peer.message(Codec<std::string>::encode("last")));
+  peer.broadcast(std::move(messages));
+  // Once the reader has "last", every message reached both mailboxes.
+  ASSERT_EQ(receive_until(reader->subscription, {"last"}).back(), "last");
+  EXPECT_EQ(a.metrics().ephemeral_received, static_cast<std::uint64_t>(kMessages + 2));
+
+  const std::uint64_t held = 256;
+  EXPECT_EQ(idle->subscription.dropped(), kMessages + 2 - held);
+  std::vector<std::string> received;
+  for (;;) {
+    auto message = idle->subscription.next(0ms);
+    ASSERT_TRUE(message) << message.error().to_string();
+    if (!*message) break;
+    received.push_back((*message)->message);
+  }
+  // The newest 256 stayed: m46..m299, the integer (skipped) and "last".
+  ASSERT_EQ(received.size(), held - 1);
+  EXPECT_EQ(received.front(), "m" + std::to_string(kMessages + 2 - held));
+  EXPECT_EQ(received.back(), "last");
+  EXPECT_EQ(idle->subscription.undecodable(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Net, Gossip, testing::Values(Net::Sim, Net::Quic), net_name);
