@@ -19,6 +19,10 @@ void DialBackoff::clear_peer(const NodeId& peer) {
   std::erase_if(slots_, [&](const auto& entry) { return entry.first.first == peer; });
 }
 
+void DialBackoff::forget_topic(const Topic& topic) {
+  std::erase_if(slots_, [&](const auto& entry) { return entry.first.second == topic; });
+}
+
 bool DialBackoff::may_dial(const Key& key, Clock::time_point now) const {
   auto found = slots_.find(key);
   return found == slots_.end() || found->second.not_before <= now;

@@ -35,6 +35,8 @@ class DialBackoff {
   void succeeded(const Key& key) { slots_.erase(key); }
   // All of `peer`'s slots may be dialled again at once: it has a new address, say.
   void clear_peer(const NodeId& peer);
+  // Forgets every slot of `topic` (no longer followed).
+  void forget_topic(const Topic& topic);
 
   bool may_dial(const Key& key, Clock::time_point now) const;
   // The earliest moment after `now` at which a waiting slot may be dialled; empty if none waits.

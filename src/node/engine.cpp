@@ -124,10 +124,26 @@ Result<std::shared_ptr<TopicStream>> NodeEngine::open(const Topic& topic, Stream
   stream->attach_own_log(state.own);
   stream->start(now_micros());
   asio::co_spawn(executor_, watch(stream), asio::detached);
+  ++state.held;
   sync_->follow(topic);
   gossip_->follow(topic);
   topic_discovery_->topics_changed();
   return stream;
+}
+
+// The topic's own log, causal flag and streams stay: opening it again picks up where it was.
+void NodeEngine::release(const Topic& topic) {
+  auto found = topics_.find(topic);
+  if (found == topics_.end() || found->second.held == 0) return;
+  if (--found->second.held > 0 || is_shut_down()) return;
+  sync_->unfollow(topic);
+  gossip_->unfollow(topic);
+  topic_discovery_->topics_changed();
+}
+
+bool NodeEngine::follows(const Topic& topic) const {
+  auto found = topics_.find(topic);
+  return found != topics_.end() && found->second.held > 0;
 }
 
 // Wakes at the stream's redelivery deadlines (explicit acks) until it closes.

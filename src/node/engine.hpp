@@ -68,8 +68,10 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   const PrivateKey& key() const { return config_.key; }
   NodeGossip& gossip() { return *gossip_; }  // node thread (gossip_node.hpp)
 
-  // Node thread.
+  // Node thread. Each open() follows the topic until its release(): the node syncs it, is in its
+  // gossip overlay and announces it to topic discovery while any opened stream is held.
   Result<std::shared_ptr<TopicStream>> open(const Topic& topic, StreamOptions options);
+  void release(const Topic& topic);
   // Any thread: signs and queues a publish (engine_publish.cpp). `reply` gets the operation id
   // once it is stored, or the error (NodeShutDown once the node is shut down); it is answered on
   // the writer thread, after the node thread's delivery and forwarding of it was queued, so
@@ -84,7 +86,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   void add_peer(net::PeerAddress peer, PeerDiscovered::Via via);
   void add_bootstrap(const net::PeerAddress& peer);  // address book, then add_peer
   void connection_outcome(const NodeId& remote, bool success);  // into the address book
-  bool follows(const Topic& topic) const { return topics_.contains(topic); }
+  bool follows(const Topic& topic) const;
   bool causal(const Topic& topic) const;
   // What became of a received operation.
   enum class Absorbed { Stored, Known, Refused };  // Known: already stored, or below a prune
@@ -155,6 +157,7 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
 
   struct TopicState {
     std::vector<std::weak_ptr<TopicStream>> streams;
+    std::size_t held = 0;  // streams opened and not released: followed while above zero
     bool causal = false;
     std::shared_ptr<OwnLog> own = std::make_shared<OwnLog>();
   };

@@ -175,11 +175,33 @@ void GossipDriver::send(const Topic& topic, const NodeId& to, const gossip::Mess
   if (fresh) asio::co_spawn(transport_.executor(), write_loop(topic, to, outbox), asio::detached);
 }
 
+void GossipDriver::leave(const Topic& topic) {
+  auto found = topics_.find(topic);
+  if (stopped_ || found == topics_.end()) return;
+  auto entry = found->second;
+  apply(topic, entry->state->quit(now_micros()));
+  for (auto& [peer, outbox] : entry->out) {
+    outbox->closed = true;  // flush what is queued (the Disconnects), then finish
+    outbox->wake.notify_all();
+  }
+  entry->out.clear();
+  if (mode_ == gossip::Mode::V035) {  // links that carried the topic for peers still in views
+    std::vector<NodeId> peers;
+    for (const auto& [peer, link] : links_) {
+      if (link->topics.contains(topic)) peers.push_back(peer);
+    }
+    for (const auto& peer : peers) disconnect_v035(topic, peer);
+  }
+  entry->left = true;
+  entry->wake.notify_all();
+  topics_.erase(found);
+}
+
 net::Awaitable<void> GossipDriver::tick(Topic topic, std::shared_ptr<TopicEntry> entry) {
-  while (!stopped_) {
+  while (!stopped_ && !entry->left) {
     auto deadline = entry->state->next_deadline();
     co_await entry->wake.wait_until(deadline ? from_micros(*deadline) : Clock::time_point::max());
-    if (stopped_) break;
+    if (stopped_ || entry->left) break;
     auto now = now_micros();
     if (deadline && now >= *deadline) apply(topic, entry->state->handle_timeout(now));
   }

@@ -43,6 +43,9 @@ class GossipDriver {
   // Joins `topic` (no-op when joined), sending Join to the known peers among `peers`.
   void join(const Topic& topic, const std::vector<NodeId>& peers);
   bool joined(const Topic& topic) const { return topics_.contains(topic); }
+  // Leaves `topic` (no-op when not joined): Disconnect to its neighbours, who hear NeighborDown
+  // as we do, and its state is dropped. A later join starts afresh.
+  void leave(const Topic& topic);
   // Sends Join for `topic` to `peer` (a peer known to be interested in it), if the topic is
   // joined and the peer is not a neighbour yet.
   void offer(const Topic& topic, const NodeId& peer);

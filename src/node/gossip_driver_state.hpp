@@ -29,6 +29,7 @@ struct GossipDriver::TopicEntry {
   std::unique_ptr<gossip::TopicState> state;
   std::map<NodeId, std::shared_ptr<Outbox>> out;
   Signal wake;  // the deadline may have moved
+  bool left = false;  // leave() took the topic out: its timer loop ends
 };
 
 }  // namespace p2panda::node

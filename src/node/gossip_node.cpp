@@ -77,6 +77,13 @@ void NodeGossip::follow(const Topic& topic) {
   driver_.join(overlay, known_peers());
 }
 
+void NodeGossip::unfollow(const Topic& topic) {
+  const Topic overlay = sync_overlay_topic(topic);
+  if (!sync_topics_.contains(overlay)) return;
+  driver_.leave(overlay);  // reports NeighborDown for each neighbour while still mapped
+  sync_topics_.erase(overlay);
+}
+
 void NodeGossip::add_peer(const net::PeerAddress& peer, PeerDiscovered::Via via) {
   const bool fresh = !peers_.contains(peer.node_id);
   auto& known = peers_[peer.node_id];

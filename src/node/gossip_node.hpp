@@ -44,6 +44,8 @@ class NodeGossip {
 
   // The sync overlay of a followed topic.
   void follow(const Topic& topic);
+  // Leaves that overlay: its neighbours go down, and with them the topic's gossip sync peers.
+  void unfollow(const Topic& topic);
   // A peer known by address (bootstrap, insert_bootstrap): offered to every overlay.
   void add_peer(const net::PeerAddress& peer, PeerDiscovered::Via via);
 

@@ -15,11 +15,27 @@ struct Lifetime {
   }
 };
 
+// Once the last handle of both halves of an opened stream is gone (publisher and subscription,
+// and the awaitables they started), the node lets go of the topic: unless another opened stream
+// of it is held, it stops syncing it (p2panda: dropping both closes sync for the topic). The
+// posted task holds the engine, not the node's Lifetime, so it cannot be what shuts the node
+// down.
+struct FollowLease {
+  std::shared_ptr<detail::NodeEngine> engine;
+  Topic topic;
+  ~FollowLease() {
+    if (!engine || engine->is_shut_down()) return;
+    asio::post(engine->executor(),
+               [engine = engine->shared_from_this(), topic = topic] { engine->release(topic); });
+  }
+};
+
 // A subscription whose last handle is gone stops receiving: its stream is closed on the node
 // thread, so nothing accumulates for a reader that no longer exists.
 struct StreamLease {
   std::shared_ptr<detail::NodeEngine> engine;
   std::shared_ptr<detail::TopicStream> stream;
+  std::shared_ptr<FollowLease> follow;  // released after this lease's close, in order
   ~StreamLease() {
     if (!engine || engine->is_shut_down()) return;
     asio::post(engine->executor(), [stream = stream] { stream->close(); });
@@ -85,12 +101,17 @@ Awaitable<Result<Node::RawStream>> Node::open(Topic topic, StreamOptions options
   auto opened = co_await std::move(spawned);
   if (!opened) co_return fail(Errc::NodeShutDown, "the node was shut down");
   if (!*opened) co_return Unexpected{opened->error()};
+  auto follow = std::make_shared<FollowLease>();
+  follow->engine = engine_;
+  follow->topic = topic;
   auto lease = std::make_shared<StreamLease>();
   lease->engine = engine_;
   lease->stream = **opened;
+  lease->follow = follow;
+  std::shared_ptr<detail::TopicStream> published(follow, lease->stream.get());
   std::shared_ptr<detail::TopicStream> leased(lease, lease->stream.get());
-  co_return RawStream{detail::RawPublisher(engine_, **opened),
-                      detail::RawSubscription(engine_, leased)};
+  co_return RawStream{detail::RawPublisher(engine_, std::move(published)),
+                      detail::RawSubscription(engine_, std::move(leased))};
 }
 
 namespace {

@@ -76,6 +76,23 @@ void SyncManager::follow(const Topic& topic) {
   connect_missing();
 }
 
+void SyncManager::unfollow(const Topic& topic) {
+  if (!topics_.erase(topic)) return;
+  topic_peers_.erase(topic);
+  backoff_.forget_topic(topic);
+  std::vector<std::shared_ptr<Session>> pending;
+  for (auto& [key, session] : sessions_) {
+    if (key.second != topic) continue;
+    if (session->core) {
+      session->core->close();  // ends gracefully, once what is queued is sent
+      session->wake.notify_all();
+    } else {
+      pending.push_back(session);  // still dialling or in the handshake
+    }
+  }
+  for (const auto& session : pending) end(*session, std::nullopt);
+}
+
 void SyncManager::add_peer(net::PeerAddress peer) {
   auto& known = peers_[peer.node_id];
   known.node_id = peer.node_id;

@@ -34,6 +34,9 @@ class SyncManager {
 
   void start();  // registers the protocol and starts the retry loop
   void follow(const Topic& topic);
+  // Stops following `topic`: its sessions end (gracefully where they run), none is dialled, and
+  // peers' handshakes for it are refused as for any topic we do not follow.
+  void unfollow(const Topic& topic);
   void add_peer(net::PeerAddress peer);
   // A peer to sync `topic` with while it is a gossip neighbour there (gossip_node.hpp). Removing
   // it ends its session for the topic unless it is also a peer for every topic (add_peer).

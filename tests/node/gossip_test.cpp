@@ -125,7 +125,12 @@ TEST_P(Gossip, NeighbourDownEndsItsSession) {
   const Topic topic = Topic::random();
   auto c_events = c.event_stream_blocking();
   ASSERT_TRUE(c_events);
-  for (Node* node : {&a, &b, &c}) ASSERT_TRUE(node->stream_blocking<std::string>(topic));
+  std::vector<Stream<std::string>> streams;  // held: a dropped stream unfollows its topic
+  for (Node* node : {&a, &b, &c}) {
+    auto stream = node->stream_blocking<std::string>(topic);
+    ASSERT_TRUE(stream);
+    streams.push_back(std::move(*stream));
+  }
   ASSERT_TRUE(b.insert_bootstrap(a.id(), a.addresses()));
   ASSERT_TRUE(c.insert_bootstrap(a.id(), a.addresses()));
   // c syncs with b only because gossip made b its neighbour.
