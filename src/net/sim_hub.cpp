@@ -181,8 +181,15 @@ Result<SimHub::Opened> SimHub::open(std::uint32_t from, const PublicKey& to, con
   }
   auto executor = nodes_[target].executor;
   TransportHandler run = handler->second;
+  // The target may be shutting down on its own thread meanwhile: its remove() waits until the
+  // acceptor is handed to its executor, and no reference to it is left here.
+  ++nodes_[target].opening;
   lock.unlock();  // the handler may start at once and use the hub
-  asio::co_spawn(executor, run_handler(std::move(run), acceptor), asio::detached);
+  asio::co_spawn(executor, run_handler(std::move(run), std::move(acceptor)), asio::detached);
+  lock.lock();
+  --nodes_[target].opening;
+  lock.unlock();
+  opened_.notify_all();
   return Opened{std::move(connector), handshake};
 }
 
@@ -195,8 +202,9 @@ void SimHub::register_protocol(std::uint32_t node, ByteSpan alpn, TransportHandl
 
 void SimHub::remove(std::uint32_t node) {
   std::map<Bytes, TransportHandler> handlers;
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   nodes_[node].alive = false;
+  opened_.wait(lock, [&] { return nodes_[node].opening == 0; });
   handlers.swap(nodes_[node].protocols);  // handlers may hold state of the node
   auto found = directory_.find(nodes_[node].id);
   if (found != directory_.end() && found->second == node) directory_.erase(found);

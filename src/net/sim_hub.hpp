@@ -20,6 +20,7 @@
 
 #include <array>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -128,6 +129,9 @@ class SimHub : public std::enable_shared_from_this<SimHub> {
     std::map<Bytes, TransportHandler> protocols;
     SimNodeStats stats;
     bool alive = true;
+    // open() calls that made a connection end on this node's executor and have not yet handed
+    // it over: remove() waits for them, so that the node's io_context outlives what they post.
+    std::uint32_t opening = 0;
   };
 
   explicit SimHub(SimHubConfig config);
@@ -141,6 +145,7 @@ class SimHub : public std::enable_shared_from_this<SimHub> {
 
   const SimHubConfig config_;
   mutable std::mutex mutex_;
+  std::condition_variable opened_;  // a Node::opening count went down
   std::vector<Node> nodes_;  // index = node number, never reused
   std::map<PublicKey, std::uint32_t> directory_;
   std::map<std::pair<PublicKey, PublicKey>, LinkConfig> links_;
