@@ -89,6 +89,7 @@ enum class Errc {
   TlsRefused,          // the peer refused our key or ALPN, or we refused theirs
   StreamReset,         // the stream was reset or stopped (RESET_STREAM / STOP_SENDING)
   TooManyConnections,  // a connection limit (per peer or per endpoint) is reached
+  Unreachable,         // nothing listens at the address: its host answered "port unreachable"
 };
 
 // Stable name of a code, e.g. "BacklinkMismatch". Never empty.

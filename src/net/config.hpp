@@ -62,6 +62,7 @@ struct UdpStats {
   std::uint64_t receive_calls = 0;  // recvmmsg calls that returned datagrams
   std::uint64_t datagrams_received = 0;
   std::uint64_t coalesced_receives = 0;  // received buffers (GRO) holding more than one datagram
+  std::uint64_t unreachable_reports = 0;  // ICMP "port unreachable" for datagrams we sent
 };
 
 struct EndpointConfig {
@@ -106,6 +107,7 @@ struct CloseInfo {
     Transport,         // a QUIC or TLS error (ours or the peer's), see `code` and `reason`
     IdleTimeout,       // nothing heard from the peer within the idle timeout
     HandshakeTimeout,  // the handshake did not finish within TransportConfig::handshake_timeout
+    Unreachable,       // before the handshake finished, the peer's host said no port is open
     Endpoint,          // our endpoint shut down
   };
   Kind kind = Kind::Local;

@@ -27,6 +27,8 @@ Errc close_errc(const CloseInfo& info) {
       return Errc::ConnectionLost;
     case CloseInfo::Kind::HandshakeTimeout:
       return Errc::TimedOut;
+    case CloseInfo::Kind::Unreachable:
+      return Errc::Unreachable;
     case CloseInfo::Kind::Transport:
       if (is_tls_alert(info.code)) return Errc::TlsRefused;
       // A peer closing deliberately at the transport level: no error, a refusal (our connection
@@ -57,6 +59,8 @@ std::string CloseInfo::to_string() const {
       return "connection lost (idle timeout): " + reason;
     case Kind::HandshakeTimeout:
       return "handshake timed out: " + reason;
+    case Kind::Unreachable:
+      return "unreachable: " + reason;
     case Kind::Endpoint:
       return "endpoint shut down";
   }

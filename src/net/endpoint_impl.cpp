@@ -37,8 +37,11 @@ void EndpointImpl::start() {
     this->on_datagram(socket, from, datagram);
   };
   auto on_batch_end = [this] { flush_touched(); };
-  v4_->start(on_datagram, on_batch_end);
-  if (v6_) v6_->start(on_datagram, on_batch_end);
+  auto on_unreachable = [this](const SocketAddress& to, const std::string& what) {
+    unreachable(to, what);
+  };
+  v4_->start(on_datagram, on_batch_end, on_unreachable);
+  if (v6_) v6_->start(on_datagram, on_batch_end, on_unreachable);
   work_.emplace(io_.get_executor());
   thread_ = std::thread([this] {
     p2panda::detail::name_this_thread("p2panda-node");
@@ -304,6 +307,19 @@ Awaitable<Result<Connection>> EndpointImpl::connect(SocketAddress address, Publi
   *live_count_ = live_.size();
   connection->flush();
   co_return co_await await_handshake(std::move(connection));
+}
+
+void EndpointImpl::unreachable(const SocketAddress& to, const std::string& what) {
+  std::vector<std::shared_ptr<ConnectionImpl>> failed;
+  for (const auto& [raw, connection] : live_) {
+    if (!connection->is_server() && !connection->handshake_done() &&
+        connection->remote_address() == to) {
+      failed.push_back(connection);
+    }
+  }
+  for (const auto& connection : failed) {
+    connection->terminate(CloseInfo{CloseInfo::Kind::Unreachable, 0, what});
+  }
 }
 
 Awaitable<Result<Connection>> EndpointImpl::await_handshake(

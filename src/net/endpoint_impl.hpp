@@ -75,6 +75,10 @@ class EndpointImpl {
   void on_datagram(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram);
   void accept(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram);
   void flush_touched();
+  // An ICMP "port unreachable" for a datagram to `to`: our dials to it still in their handshake
+  // fail now (Errc::Unreachable) instead of at the handshake timeout. Established connections
+  // are left alone: a forged ICMP message must not be able to end them.
+  void unreachable(const SocketAddress& to, const std::string& what);
   std::vector<Bytes> protocols() const;
   EndpointStats stats_here() const;
   std::size_t connections_to(const PublicKey& peer, const ConnectionImpl* except) const;

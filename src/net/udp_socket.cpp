@@ -1,5 +1,6 @@
 #include "net/udp_socket.hpp"
 
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
@@ -49,6 +50,14 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::open(asio::io_context& io, const S
   if (ec) return fail(Errc::Io, "local_endpoint: " + ec.message());
   // GSO needs no set-up: it is asked for per sendmsg, and a refusal turns it off then.
   socket->gso_ = options.gso;
+  // ICMP errors for datagrams we sent: without this Linux drops them for unconnected sockets.
+  const int recverr = 1;
+  if (bind.address().is_v6()) {
+    setsockopt(socket->socket_.native_handle(), IPPROTO_IPV6, IPV6_RECVERR, &recverr,
+               sizeof recverr);
+  } else {
+    setsockopt(socket->socket_.native_handle(), IPPROTO_IP, IP_RECVERR, &recverr, sizeof recverr);
+  }
   if (options.gro) {
     int on = 1;
     socket->gro_ =
@@ -61,9 +70,11 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::open(asio::io_context& io, const S
 
 UdpSocket::~UdpSocket() = default;
 
-void UdpSocket::start(DatagramHandler on_datagram, std::function<void()> on_batch_end) {
+void UdpSocket::start(DatagramHandler on_datagram, std::function<void()> on_batch_end,
+                      UnreachableHandler on_unreachable) {
   on_datagram_ = std::move(on_datagram);
   on_batch_end_ = std::move(on_batch_end);
+  on_unreachable_ = std::move(on_unreachable);
   wait();
 }
 
@@ -92,7 +103,9 @@ void UdpSocket::drain() {
     messages[i].msg_hdr.msg_control = controls[i];
     messages[i].msg_hdr.msg_controllen = sizeof controls[i];
   }
-  // An error (would block, or an ICMP error surfaced by the kernel) means nothing to read now.
+  // An error (would block, or an ICMP error surfaced by the kernel) means nothing to read now;
+  // what is queued still wakes the next wait.
+  drain_errors();
   const int received =
       recvmmsg(socket_.native_handle(), messages, kRecvSlots, MSG_DONTWAIT, nullptr);
   if (received > 0) ++stats_.receive_calls;
@@ -112,6 +125,47 @@ void UdpSocket::drain() {
     });
   }
   on_batch_end_();
+}
+
+// Reads the error queue empty (a queued error keeps the descriptor signalled, so it must be read
+// even when nobody listens) and reports ports found unreachable.
+void UdpSocket::drain_errors() {
+  for (;;) {
+    std::uint8_t payload[64];  // the start of the datagram that drew the error; unused
+    iovec vector{payload, sizeof payload};
+    sockaddr_storage name{};
+    alignas(cmsghdr) std::uint8_t control[512];
+    msghdr message{};
+    message.msg_name = &name;
+    message.msg_namelen = sizeof name;
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    if (recvmsg(socket_.native_handle(), &message, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+    for (auto* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+      const bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+      const bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+      if (!v4 && !v6) continue;
+      sock_extended_err error;
+      std::memcpy(&error, CMSG_DATA(c), sizeof error);
+      // Port unreachable: ICMP type 3 code 3, ICMPv6 type 1 code 4.
+      const bool port = v4 ? error.ee_origin == SO_EE_ORIGIN_ICMP && error.ee_type == 3 &&
+                                 error.ee_code == 3
+                           : error.ee_origin == SO_EE_ORIGIN_ICMP6 && error.ee_type == 1 &&
+                                 error.ee_code == 4;
+      if (!port || message.msg_namelen == 0) continue;
+      ++stats_.unreachable_reports;
+      SocketAddress to;
+      if (message.msg_namelen > to.capacity()) continue;
+      std::memcpy(to.data(), &name, message.msg_namelen);
+      to.resize(message.msg_namelen);
+      if (on_unreachable_) {
+        on_unreachable_(to, "port unreachable (ICMP) at " + to.address().to_string() + ":" +
+                                std::to_string(to.port()));
+      }
+    }
+  }
 }
 
 void UdpSocket::send(const SocketAddress& to, ByteSpan datagrams, std::size_t segment_size) {

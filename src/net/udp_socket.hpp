@@ -8,6 +8,10 @@
 // the kernel as one sendmsg with UDP_SEGMENT (GSO). When the kernel refuses GSO (EIO or EINVAL)
 // the socket remembers that and sends one datagram per sendmsg from then on. Sends never block:
 // a full socket buffer drops the datagrams and QUIC's loss recovery resends them.
+// Unreachable ports: the socket asks the kernel for ICMP errors (IP_RECVERR, IPV6_RECVERR), so
+// that a host answering "port unreachable" to one of our datagrams is reported (on_unreachable)
+// instead of going unheard until a handshake times out. Other ICMP errors (host unreachable,
+// often transient; packet too big, which QUIC's path MTU handling covers) are read and ignored.
 // Endpoint thread only.
 #pragma once
 
@@ -15,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 
 #include <p2panda/encoding.hpp>
 #include <p2panda/result.hpp>
@@ -27,6 +32,8 @@ namespace p2panda::net {
 class UdpSocket {
  public:
   using DatagramHandler = std::function<void(UdpSocket&, const SocketAddress&, ByteSpan)>;
+  // `to`: where the datagram that drew the ICMP error went; `what`: the error, for messages.
+  using UnreachableHandler = std::function<void(const SocketAddress& to, const std::string& what)>;
 
   static constexpr std::size_t kRecvSlots = 32;
 
@@ -36,7 +43,8 @@ class UdpSocket {
   ~UdpSocket();
 
   const SocketAddress& local() const { return local_; }
-  void start(DatagramHandler on_datagram, std::function<void()> on_batch_end);
+  void start(DatagramHandler on_datagram, std::function<void()> on_batch_end,
+             UnreachableHandler on_unreachable = {});
   // Sends `datagrams`: consecutive datagrams of `segment_size` bytes, the last possibly shorter
   // (segment_size >= datagrams.size(): one datagram).
   void send(const SocketAddress& to, ByteSpan datagrams, std::size_t segment_size);
@@ -59,6 +67,7 @@ class UdpSocket {
   explicit UdpSocket(asio::io_context& io) : socket_(io) {}
   void wait();
   void drain();
+  void drain_errors();
   bool send_gso(const SocketAddress& to, ByteSpan datagrams, std::size_t segment_size);
   void send_one(const SocketAddress& to, ByteSpan datagram);
 
@@ -70,6 +79,7 @@ class UdpSocket {
   std::unique_ptr<std::uint8_t[]> send_storage_;
   DatagramHandler on_datagram_;
   std::function<void()> on_batch_end_;
+  UnreachableHandler on_unreachable_;
   UdpStats stats_;
 };
 

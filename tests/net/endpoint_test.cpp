@@ -96,6 +96,28 @@ TEST(Endpoint, SilentPeerTimesOutTheHandshake) {
   EXPECT_EQ(client.stats().open_connections, 0u);
 }
 
+// A port nothing listens on answers with ICMP "port unreachable": the dial fails on that, long
+// before its handshake timeout (20 s here, beyond run_on's 10 s).
+TEST(Endpoint, DialToAClosedPortFailsAsUnreachable) {
+  TransportConfig transport;
+  transport.handshake_timeout = 20s;
+  auto client = make_endpoint(transport);
+  SocketAddress closed;
+  {
+    asio::io_context io;
+    asio::ip::udp::socket socket(io, SocketAddress(asio::ip::address_v4::loopback(), 0));
+    closed = socket.local_endpoint();
+  }  // closed again: the port is free
+  auto result = run_on(client.executor(), client.connect(closed, PrivateKey::generate().public_key(),
+                                                         alpn_of("test/closed")));
+  ASSERT_TRUE(result.has_value()) << "the dial waited for its handshake timeout";
+  ASSERT_FALSE(result->has_value());
+  EXPECT_EQ(result->error().code(), Errc::Unreachable) << result->error().to_string();
+  EXPECT_NE(result->error().message().find(std::to_string(closed.port())), std::string::npos)
+      << result->error().message();
+  EXPECT_EQ(client.stats().open_connections, 0u);
+}
+
 TEST(Endpoint, ConnectFromAnotherExecutorIsAnError) {
   auto client = make_endpoint();
   asio::io_context other;

@@ -56,6 +56,28 @@ TEST(QuicTransport, DialsAddressesInOrderUntilOneAnswers) {
   EXPECT_EQ(**result, server->node_id());
 }
 
+// A stale address (nothing listens there any more, as after a peer restarted on another port)
+// costs no handshake timeout: its ICMP refusal moves the dial on to the next address at once.
+TEST(QuicTransport, AClosedPortMovesOnToTheNextAddressAtOnce) {
+  TestNetwork network(Kind::Quic);
+  auto server = network.add_node();
+  TransportConfig slow;
+  slow.handshake_timeout = std::chrono::seconds(20);  // beyond run_on's 10 s
+  auto client = network.add_node(slow);
+  server->register_protocol(kEcho, echo_handler_for_transport());
+  SocketAddress closed;
+  {
+    SilentPort port;
+    closed = port.address();
+  }  // closed again: the port is free
+  PeerAddress peer{server->node_id(), {closed}};
+  for (const auto& address : server->local_addresses()) peer.addresses.push_back(address);
+  auto result = run_on(client->executor(), connect_once(client, peer));
+  ASSERT_TRUE(result.has_value()) << "the stale address cost a handshake timeout";
+  ASSERT_TRUE(result->has_value()) << result->error().to_string();
+  EXPECT_EQ(**result, server->node_id());
+}
+
 TEST(QuicTransport, ReportsTheLastAddressesError) {
   TestNetwork network(Kind::Quic);
   auto server = network.add_node();
