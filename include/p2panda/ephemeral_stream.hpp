@@ -33,7 +33,10 @@ struct EventInbox;
 
 class RawEphemeralPublisher {
  public:
-  RawEphemeralPublisher(std::shared_ptr<NodeEngine> engine, Topic topic);
+  // `lease`: shared with the subscription opened with it; the last copy lets the node leave the
+  // topic's overlay.
+  RawEphemeralPublisher(std::shared_ptr<NodeEngine> engine, Topic topic,
+                        std::shared_ptr<void> lease = {});
   // `body`: one CBOR item. Errors: FrameTooLarge (over the gossip message size), Cbor*,
   // NodeShutDown.
   Awaitable<Result<void>> publish(Bytes body);
@@ -43,12 +46,14 @@ class RawEphemeralPublisher {
  private:
   std::shared_ptr<NodeEngine> engine_;
   Topic topic_;
+  std::shared_ptr<void> lease_;
 };
 
 class RawEphemeralSubscription {
  public:
   RawEphemeralSubscription(std::shared_ptr<NodeEngine> engine,
-                           std::shared_ptr<EphemeralInbox> inbox, Topic topic);
+                           std::shared_ptr<EphemeralInbox> inbox, Topic topic,
+                           std::shared_ptr<void> lease = {});
   // Errors: NodeShutDown.
   Awaitable<Result<EphemeralMessage>> next();
   // nullopt when nothing arrived within `timeout`.
@@ -60,6 +65,7 @@ class RawEphemeralSubscription {
   std::shared_ptr<NodeEngine> engine_;
   std::shared_ptr<EphemeralInbox> inbox_;
   Topic topic_;
+  std::shared_ptr<void> lease_;
 };
 }  // namespace detail
 

@@ -141,6 +141,11 @@ void NodeEngine::release(const Topic& topic) {
   topic_discovery_->topics_changed();
 }
 
+void NodeEngine::release_ephemeral(const Topic& topic) {
+  if (is_shut_down()) return;
+  if (gossip_->release_ephemeral(topic)) topic_discovery_->topics_changed();
+}
+
 bool NodeEngine::follows(const Topic& topic) const {
   auto found = topics_.find(topic);
   return found != topics_.end() && found->second.held > 0;

@@ -72,6 +72,8 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   // gossip overlay and announces it to topic discovery while any opened stream is held.
   Result<std::shared_ptr<TopicStream>> open(const Topic& topic, StreamOptions options);
   void release(const Topic& topic);
+  // The same for an opened ephemeral stream: the last one's release leaves the overlay.
+  void release_ephemeral(const Topic& topic);
   // Any thread: signs and queues a publish (engine_publish.cpp). `reply` gets the operation id
   // once it is stored, or the error (NodeShutDown once the node is shut down); it is answered on
   // the writer thread, after the node thread's delivery and forwarding of it was queued, so

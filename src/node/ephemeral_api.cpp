@@ -55,8 +55,9 @@ Result<std::optional<T>> next_within(const std::shared_ptr<NodeEngine>& engine,
 
 }  // namespace
 
-RawEphemeralPublisher::RawEphemeralPublisher(std::shared_ptr<NodeEngine> engine, Topic topic)
-    : engine_(std::move(engine)), topic_(topic) {}
+RawEphemeralPublisher::RawEphemeralPublisher(std::shared_ptr<NodeEngine> engine, Topic topic,
+                                             std::shared_ptr<void> lease)
+    : engine_(std::move(engine)), topic_(topic), lease_(std::move(lease)) {}
 
 Awaitable<Result<void>> RawEphemeralPublisher::publish(Bytes body) {
   auto task = publish_task(engine_, topic_, std::move(body));
@@ -74,8 +75,11 @@ Result<void> RawEphemeralPublisher::publish_blocking(Bytes body) {
 
 RawEphemeralSubscription::RawEphemeralSubscription(std::shared_ptr<NodeEngine> engine,
                                                    std::shared_ptr<EphemeralInbox> inbox,
-                                                   Topic topic)
-    : engine_(std::move(engine)), inbox_(std::move(inbox)), topic_(topic) {}
+                                                   Topic topic, std::shared_ptr<void> lease)
+    : engine_(std::move(engine)),
+      inbox_(std::move(inbox)),
+      topic_(topic),
+      lease_(std::move(lease)) {}
 
 Awaitable<Result<EphemeralMessage>> RawEphemeralSubscription::next() {
   return next_forever<EphemeralMessage>(engine_, mailbox_of(inbox_));
@@ -112,6 +116,31 @@ net::Awaitable<Result<std::shared_ptr<detail::EphemeralInbox>>> open_ephemeral_t
   co_return engine->gossip().subscribe_ephemeral(topic);
 }
 
+// Once the publisher and the subscription of an opened ephemeral stream are both gone, the node
+// lets go of the topic's overlay (unless another opened ephemeral stream of it is held). The
+// posted task holds the engine, not the node's Lifetime, so it cannot shut the node down.
+struct EphemeralLease {
+  std::shared_ptr<detail::NodeEngine> engine;
+  Topic topic;
+  ~EphemeralLease() {
+    if (!engine || engine->is_shut_down()) return;
+    asio::post(engine->executor(), [engine = engine->shared_from_this(), topic = topic] {
+      engine->release_ephemeral(topic);
+    });
+  }
+};
+
+Node::RawEphemeral leased_ephemeral(const std::shared_ptr<detail::NodeEngine>& engine,
+                                    const Topic& topic,
+                                    std::shared_ptr<detail::EphemeralInbox> inbox) {
+  auto lease = std::make_shared<EphemeralLease>();
+  lease->engine = engine;
+  lease->topic = topic;
+  return Node::RawEphemeral{detail::RawEphemeralPublisher(engine, topic, lease),
+                            detail::RawEphemeralSubscription(engine, std::move(inbox), topic,
+                                                             lease)};
+}
+
 net::Awaitable<Result<std::shared_ptr<detail::EventInbox>>> event_stream_task(
     std::shared_ptr<detail::NodeEngine> engine) {
   if (engine->is_shut_down()) co_return detail::shut_down();
@@ -125,16 +154,14 @@ Awaitable<Result<Node::RawEphemeral>> Node::open_ephemeral(Topic topic) {
   auto opening = detail::on_node<std::shared_ptr<detail::EphemeralInbox>>(engine_, std::move(task));
   auto inbox = co_await std::move(opening);
   if (!inbox) co_return Unexpected{inbox.error()};
-  co_return RawEphemeral{detail::RawEphemeralPublisher(engine_, topic),
-                         detail::RawEphemeralSubscription(engine_, *inbox, topic)};
+  co_return leased_ephemeral(engine_, topic, std::move(*inbox));
 }
 
 Result<Node::RawEphemeral> Node::open_ephemeral_blocking(Topic topic) {
   auto inbox = detail::on_node_blocking<std::shared_ptr<detail::EphemeralInbox>>(
       engine_, open_ephemeral_task(engine_, topic));
   if (!inbox) return Unexpected{inbox.error()};
-  return RawEphemeral{detail::RawEphemeralPublisher(engine_, topic),
-                      detail::RawEphemeralSubscription(engine_, *inbox, topic)};
+  return leased_ephemeral(engine_, topic, std::move(*inbox));
 }
 
 Awaitable<Result<EventStream>> Node::event_stream() {

@@ -139,8 +139,18 @@ void NodeGossip::on_received(const Topic& gossip_topic, const Bytes& content) {
 std::shared_ptr<EphemeralInbox> NodeGossip::subscribe_ephemeral(const Topic& topic) {
   auto inbox = std::make_shared<EphemeralInbox>();
   ephemeral_[topic].push_back(inbox);
+  ++ephemeral_held_[topic];
   driver_.join(topic, known_peers());
   return inbox;
+}
+
+bool NodeGossip::release_ephemeral(const Topic& topic) {
+  auto held = ephemeral_held_.find(topic);
+  if (held == ephemeral_held_.end() || --held->second > 0) return false;
+  ephemeral_held_.erase(held);
+  driver_.leave(topic);  // its neighbours see NeighborDown, as we do
+  ephemeral_.erase(topic);
+  return true;
 }
 
 Result<void> NodeGossip::publish_ephemeral(const Topic& topic, ByteSpan body) {

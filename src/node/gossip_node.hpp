@@ -49,7 +49,12 @@ class NodeGossip {
   // A peer known by address (bootstrap, insert_bootstrap): offered to every overlay.
   void add_peer(const net::PeerAddress& peer, PeerDiscovered::Via via);
 
+  // Joins the topic's ephemeral overlay until as many release_ephemeral() calls came; returns
+  // the subscription's inbox.
   std::shared_ptr<EphemeralInbox> subscribe_ephemeral(const Topic& topic);
+  // One opened ephemeral stream of `topic` is gone; after the last, the overlay is left. Returns
+  // whether it was.
+  bool release_ephemeral(const Topic& topic);
   // Errors: FrameTooLarge, Cbor* (body is not one CBOR item).
   Result<void> publish_ephemeral(const Topic& topic, ByteSpan body);
 
@@ -76,6 +81,7 @@ class NodeGossip {
   node::GossipDriver driver_;
   std::map<Topic, Topic> sync_topics_;  // derived gossip topic -> followed topic
   std::map<Topic, std::vector<std::weak_ptr<EphemeralInbox>>> ephemeral_;
+  std::map<Topic, std::size_t> ephemeral_held_;  // opened ephemeral streams not yet released
   std::vector<std::weak_ptr<EventInbox>> events_;
   std::map<NodeId, net::PeerAddress> peers_;
   std::uint64_t last_micros_ = 0, lamport_ = 0;  // the hybrid clock of our ephemeral messages

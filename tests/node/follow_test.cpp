@@ -1,6 +1,7 @@
 // How long a node follows a topic: while any stream it opened for it is held (publisher or
 // subscription). Dropping both halves stops syncing the topic, as in p2panda; opening it again
-// resumes, and what was missed meanwhile arrives by sync. Simulated network and QUIC.
+// resumes, and what was missed meanwhile arrives by sync. Ephemeral streams keep the node in
+// the topic's ephemeral overlay the same way. Simulated network and QUIC.
 #include "gossip_fixture.hpp"
 #include "node_fixture.hpp"
 
@@ -77,6 +78,47 @@ TEST_P(Follow, APublisherAloneKeepsTheTopicSynced) {
   nodes.introduce_all();
   ASSERT_TRUE(publisher->publish_blocking("from a publisher without a subscription"));
   EXPECT_TRUE(receives(on_a->subscription, "from a publisher without a subscription"));
+}
+
+// Ephemeral streams alike: the node stays in the topic's ephemeral overlay while one is held.
+TEST_P(Follow, DroppingAnEphemeralStreamLeavesItsOverlay) {
+  Nodes nodes(GetParam());
+  auto& a = nodes.add();
+  auto& b = nodes.add();
+  const auto topic = Topic::random();
+  auto on_a = a.ephemeral_stream_blocking<std::string>(topic);
+  auto events = a.event_stream_blocking();
+  ASSERT_TRUE(on_a && events);
+  auto neighbour = [&](bool up) {
+    return [&, up](const SystemEvent& event) {
+      if (up) {
+        auto* typed = std::get_if<NeighborUp>(&event);
+        return typed && typed->ephemeral && typed->node == b.id() && typed->topic == topic;
+      }
+      auto* typed = std::get_if<NeighborDown>(&event);
+      return typed && typed->ephemeral && typed->node == b.id() && typed->topic == topic;
+    };
+  };
+  {
+    auto on_b = b.ephemeral_stream_blocking<std::string>(topic);
+    auto b_events = b.event_stream_blocking();
+    ASSERT_TRUE(on_b && b_events);
+    nodes.introduce_all();
+    ASSERT_TRUE(wait_event(*events, neighbour(true)));
+    // b too: leaving tells only the peers in its own active view (HyParView's quit).
+    ASSERT_TRUE(wait_event(*b_events, [&](const SystemEvent& event) {
+      auto* up = std::get_if<NeighborUp>(&event);
+      return up && up->ephemeral && up->node == a.id() && up->topic == topic;
+    }));
+  }  // b drops publisher and subscription
+  ASSERT_TRUE(wait_event(*events, neighbour(false))) << "b stayed in the overlay";
+
+  auto again = b.ephemeral_stream_blocking<std::string>(topic);
+  ASSERT_TRUE(again);
+  ASSERT_TRUE(wait_event(*events, neighbour(true))) << "b did not join again";
+  ASSERT_TRUE(on_a->publisher.publish_blocking("hello again"));
+  EXPECT_EQ(receive_until(again->subscription, {"hello again"}),
+            std::vector<std::string>{"hello again"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, Follow, testing::Values(Net::Sim, Net::Quic), net_name);
