@@ -80,15 +80,10 @@ void SyncManager::unfollow(const Topic& topic) {
   if (!topics_.erase(topic)) return;
   topic_peers_.erase(topic);
   backoff_.forget_topic(topic);
-  std::vector<std::shared_ptr<Session>> pending;
+  close_topic(topic);  // running sessions end gracefully, once what is queued is sent
+  std::vector<std::shared_ptr<Session>> pending;  // still dialling or in the handshake
   for (auto& [key, session] : sessions_) {
-    if (key.second != topic) continue;
-    if (session->core) {
-      session->core->close();  // ends gracefully, once what is queued is sent
-      session->wake.notify_all();
-    } else {
-      pending.push_back(session);  // still dialling or in the handshake
-    }
+    if (key.second == topic && !session->core) pending.push_back(session);
   }
   for (const auto& session : pending) end(*session, std::nullopt);
 }
