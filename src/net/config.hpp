@@ -22,6 +22,10 @@ struct TransportConfig {
   // Send a PING when idle this long, keeping an idle connection (and NAT bindings) alive. Zero: off.
   std::chrono::milliseconds keep_alive{0};
   std::chrono::milliseconds handshake_timeout{10'000};
+  // Dialling a peer with several addresses, the next one is tried when the previous has not
+  // completed its handshake within this (Happy Eyeballs' connection attempt delay, RFC 8305),
+  // or at once when it failed. See Endpoint::connect_any.
+  std::chrono::milliseconds dial_stagger{250};
   // Receive windows; ngtcp2 auto-tunes each up to its max.
   std::uint64_t stream_window = 1 << 20;
   std::uint64_t connection_window = 4 << 20;

@@ -141,6 +141,12 @@ void ConnectionImpl::close_transport(std::uint64_t code, std::string_view reason
   terminate(CloseInfo{CloseInfo::Kind::Transport, code, std::string(reason)});
 }
 
+void ConnectionImpl::supersede() {
+  if (!alive()) return;
+  superseded_ = true;
+  close_transport(NGTCP2_NO_ERROR, "another address of this node answered first");
+}
+
 void ConnectionImpl::shut_down() {
   if (!alive()) return;
   ngtcp2_connection_close_error ccerr;

@@ -97,6 +97,11 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   void shut_down();
   // Drops the connection without sending anything; wakes all waiters.
   void terminate(CloseInfo info);
+  // A dial to another address of the same peer completed first (EndpointImpl::connect_any):
+  // closes this one, still handshaking, and marks it so that callers who shared its handshake
+  // move on to the winner instead of failing.
+  void supersede();
+  bool superseded() const { return superseded_; }
 
   // Streams. open_stream returns nullptr while the peer's stream limit is reached.
   Result<std::shared_ptr<StreamState>> open_stream(bool bidi);
@@ -157,6 +162,7 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   std::deque<std::shared_ptr<StreamState>> incoming_uni_;
 
   bool handshake_done_ = false;
+  bool superseded_ = false;
   PublicKey remote_id_;
   Bytes alpn_;
   std::uint64_t serial_ = next_serial();

@@ -41,6 +41,11 @@ Awaitable<Result<Connection>> Endpoint::connect(SocketAddress address, PublicKey
   return impl_->connect(address, expected, std::move(alpn), options);
 }
 
+Awaitable<Result<Connection>> Endpoint::connect_any(std::vector<SocketAddress> addresses,
+                                                    PublicKey expected, Bytes alpn) {
+  return impl_->connect_any(std::move(addresses), expected, std::move(alpn));
+}
+
 EndpointStats Endpoint::stats() const { return impl_->stats(); }
 
 }  // namespace p2panda::net

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include <p2panda/encoding.hpp>
 #include <p2panda/keys.hpp>
@@ -61,6 +62,15 @@ class Endpoint {
   // not bind, or the wrong thread; ConnectionClosed when the peer closes it during the handshake.
   Awaitable<Result<Connection>> connect(SocketAddress address, PublicKey expected, Bytes alpn,
                                         ConnectOptions options = {});
+
+  // Dials one peer at several addresses: the first address at once, each next one when the
+  // previous has had TransportConfig::dial_stagger to complete its handshake (or failed), and
+  // returns the first connection whose handshake completes. The other attempts are closed;
+  // callers that shared one of them (reuse) get the winner. An established or handshaking
+  // outgoing connection to `expected` with `alpn` is returned instead, as connect() does.
+  // Errors: as connect(), of the attempt that failed last; InvalidArgument for no addresses.
+  Awaitable<Result<Connection>> connect_any(std::vector<SocketAddress> addresses,
+                                            PublicKey expected, Bytes alpn);
 
   // Counters and sizes (open connections, connection ids, packets and bytes). Any thread; from
   // outside the endpoint thread it waits for that thread to answer.

@@ -240,14 +240,17 @@ std::shared_ptr<ConnectionImpl> EndpointImpl::oldest_accepted(const PublicKey& p
 
 std::shared_ptr<ConnectionImpl> EndpointImpl::reusable(const PublicKey& peer,
                                                        const Bytes& alpn) const {
-  // Only our own outgoing connections: on an accepted one the peer runs no handler for us.
+  // Only our own outgoing connections: on an accepted one the peer runs no handler for us. An
+  // established one before one still handshaking (a staggered dial may have several).
+  std::shared_ptr<ConnectionImpl> handshaking;
   for (const auto& [key, connection] : live_) {
     if (!connection->is_server() && connection->alive() && connection->remote_id() == peer &&
         connection->alpn() == alpn) {
-      return connection;
+      if (connection->handshake_done()) return connection;
+      if (!handshaking) handshaking = connection;
     }
   }
-  return nullptr;
+  return handshaking;
 }
 
 std::optional<std::pair<std::uint64_t, std::string>> EndpointImpl::admit(
@@ -280,33 +283,40 @@ Awaitable<Result<Connection>> EndpointImpl::connect(SocketAddress address, Publi
   if (!io_.get_executor().running_in_this_thread()) {
     co_return fail(Errc::InvalidArgument, "connect() must run on the endpoint's executor");
   }
-  UdpSocket* socket = address.address().is_v4() ? v4_.get() : v6_.get();
-  if (socket == nullptr) co_return fail(Errc::InvalidArgument, "no socket bound for IPv6");
   if (options.reuse) {
     // An established connection, or one still handshaking: concurrent connects share it.
     if (auto existing = reusable(expected, alpn)) co_return co_await await_handshake(existing);
   }
+  auto dialled = dial(address, expected, std::move(alpn));
+  if (!dialled) co_return Unexpected{std::move(dialled).error()};
+  co_return co_await await_handshake(std::move(*dialled));
+}
+
+Result<std::shared_ptr<ConnectionImpl>> EndpointImpl::dial(const SocketAddress& address,
+                                                           const PublicKey& expected, Bytes alpn) {
+  UdpSocket* socket = address.address().is_v4() ? v4_.get() : v6_.get();
+  if (socket == nullptr) return fail(Errc::InvalidArgument, "no socket bound for IPv6");
   if (live_.size() >= config_.transport.max_connections) {
-    co_return fail(Errc::TooManyConnections, "endpoint has " + std::to_string(live_.size()) +
-                                                 " connections (TransportConfig::max_connections)");
+    return fail(Errc::TooManyConnections, "endpoint has " + std::to_string(live_.size()) +
+                                              " connections (TransportConfig::max_connections)");
   }
   if (connections_to(expected, nullptr) >= config_.transport.max_connections_per_peer) {
-    co_return fail(Errc::TooManyConnections,
-                   "already " + std::to_string(config_.transport.max_connections_per_peer) +
-                       " connections to " + expected.to_hex() +
-                       " (TransportConfig::max_connections_per_peer)");
+    return fail(Errc::TooManyConnections,
+                "already " + std::to_string(config_.transport.max_connections_per_peer) +
+                    " connections to " + expected.to_hex() +
+                    " (TransportConfig::max_connections_per_peer)");
   }
   auto tls = TlsSession::client(identity_, expected, alpn);
-  if (!tls) co_return Unexpected{std::move(tls).error()};
+  if (!tls) return Unexpected{std::move(tls).error()};
   auto created = ConnectionImpl::client(
       ConnectionImpl::Setup{this, socket, address, config_.transport, std::move(*tls)}, expected,
       std::move(alpn));
-  if (!created) co_return Unexpected{std::move(created).error()};
+  if (!created) return Unexpected{std::move(created).error()};
   auto connection = std::move(*created);
   live_[connection.get()] = connection;
   *live_count_ = live_.size();
   connection->flush();
-  co_return co_await await_handshake(std::move(connection));
+  return connection;
 }
 
 void EndpointImpl::unreachable(const SocketAddress& to, const std::string& what) {
@@ -327,7 +337,15 @@ Awaitable<Result<Connection>> EndpointImpl::await_handshake(
   while (connection->alive() && !connection->handshake_done()) {
     co_await connection->events().wait();
   }
-  if (!connection->alive()) co_return Unexpected{connection->error()};
+  if (!connection->alive()) {
+    // Shared a dial that lost its race to another address: the winner is the connection.
+    if (connection->superseded()) {
+      if (auto winner = reusable(connection->remote_id(), connection->alpn())) {
+        co_return co_await await_handshake(std::move(winner));
+      }
+    }
+    co_return Unexpected{connection->error()};
+  }
   co_return Connection(connection);
 }
 

@@ -44,6 +44,9 @@ class EndpointImpl {
   bool has_protocol(const Bytes& alpn) const;
   Awaitable<Result<Connection>> connect(SocketAddress address, PublicKey expected, Bytes alpn,
                                         ConnectOptions options);
+  // Dials `addresses` staggered (endpoint_dial.cpp); see Endpoint::connect_any.
+  Awaitable<Result<Connection>> connect_any(std::vector<SocketAddress> addresses,
+                                            PublicKey expected, Bytes alpn);
   // Any thread (hops onto the endpoint thread and waits when called from elsewhere).
   EndpointStats stats();
 
@@ -87,6 +90,9 @@ class EndpointImpl {
   std::shared_ptr<ConnectionImpl> oldest_accepted(const PublicKey& peer,
                                                   const ConnectionImpl* except) const;
   Awaitable<Result<Connection>> await_handshake(std::shared_ptr<ConnectionImpl> connection);
+  // Starts a handshake to `address` (limits and family checked). REQUIRES: endpoint thread.
+  Result<std::shared_ptr<ConnectionImpl>> dial(const SocketAddress& address,
+                                               const PublicKey& expected, Bytes alpn);
 
   // Stateless replies (endpoint_accept.cpp).
   void send_version_negotiation(UdpSocket& socket, const SocketAddress& from,

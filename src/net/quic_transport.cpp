@@ -120,16 +120,9 @@ Awaitable<Result<ConnectionHandle>> QuicTransport::connect(PeerAddress peer, Byt
   if (peer.addresses.empty()) {
     co_return fail(Errc::InvalidArgument, "no address to dial for node " + peer.node_id.to_hex());
   }
-  std::optional<Error> last;
-  for (const auto& address : peer.addresses) {
-    auto connected = co_await endpoint_.connect(address, peer.node_id, alpn);
-    if (connected) {
-      co_return ConnectionHandle(
-          std::make_shared<QuicConnection>(std::move(*connected), executor()));
-    }
-    last = std::move(connected).error();
-  }
-  co_return Unexpected{std::move(*last)};
+  auto connected = co_await endpoint_.connect_any(std::move(peer.addresses), peer.node_id, alpn);
+  if (!connected) co_return Unexpected{std::move(connected).error()};
+  co_return ConnectionHandle(std::make_shared<QuicConnection>(std::move(*connected), executor()));
 }
 
 }  // namespace p2panda::net

@@ -24,9 +24,11 @@ class QuicTransport final : public Transport {
   asio::any_io_executor executor() const override { return endpoint_.executor(); }
   std::vector<SocketAddress> local_addresses() const override;
   void register_protocol(ByteSpan alpn, TransportHandler handler) override;
-  // Dials peer.addresses in order and returns the first connection whose handshake completes.
-  // Errors: InvalidArgument when there are no addresses; otherwise the last address's error
-  // (HandshakeRejected for a wrong node id, a refused ALPN or a handshake timeout).
+  // Dials peer.addresses staggered (Endpoint::connect_any: the next address when the previous
+  // has not answered within TransportConfig::dial_stagger) and returns the first connection
+  // whose handshake completes. Errors: InvalidArgument when there are no addresses; otherwise
+  // the error of the attempt that failed last (TlsRefused for a wrong node id or a refused ALPN,
+  // TimedOut for a handshake timeout, Unreachable for a closed port).
   Awaitable<Result<ConnectionHandle>> connect(PeerAddress peer, Bytes alpn) override;
 
   std::shared_ptr<const std::atomic<std::size_t>> connection_count() const override {

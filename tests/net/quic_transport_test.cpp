@@ -1,4 +1,4 @@
-// QuicTransport specifics: dialling a peer's addresses in order, abort() on a QUIC stream.
+// QuicTransport specifics: dialling a peer's addresses (staggered), abort() on a QUIC stream.
 #include "transport_test_util.hpp"
 
 namespace p2panda::net::test {
@@ -25,6 +25,21 @@ class SilentPort {
   asio::ip::udp::socket socket_;
 };
 
+// Closes and drops connection handles on their endpoint's thread.
+Awaitable<bool> release(ConnectionHandle a, ConnectionHandle b) {
+  a->close(0, "done");
+  a.reset();
+  b.reset();
+  co_return true;
+}
+
+// `server` known first at `first` (a silent or closed address), then at its own addresses.
+PeerAddress behind(const SocketAddress& first, const Transport& server) {
+  PeerAddress peer{server.node_id(), {first}};
+  for (const auto& address : server.local_addresses()) peer.addresses.push_back(address);
+  return peer;
+}
+
 TransportConfig quick_handshake() {
   TransportConfig config;
   config.handshake_timeout = std::chrono::milliseconds(300);
@@ -48,8 +63,7 @@ TEST(QuicTransport, DialsAddressesInOrderUntilOneAnswers) {
   auto client = network.add_node(quick_handshake());
   server->register_protocol(kEcho, echo_handler_for_transport());
   SilentPort silent;
-  PeerAddress peer{server->node_id(), {silent.address()}};
-  for (const auto& address : server->local_addresses()) peer.addresses.push_back(address);
+  const PeerAddress peer = behind(silent.address(), *server);
   auto result = run_on(client->executor(), connect_once(client, peer));
   ASSERT_TRUE(result.has_value()) << "timed out";
   ASSERT_TRUE(result->has_value()) << result->error().to_string();
@@ -70,12 +84,61 @@ TEST(QuicTransport, AClosedPortMovesOnToTheNextAddressAtOnce) {
     SilentPort port;
     closed = port.address();
   }  // closed again: the port is free
-  PeerAddress peer{server->node_id(), {closed}};
-  for (const auto& address : server->local_addresses()) peer.addresses.push_back(address);
+  const PeerAddress peer = behind(closed, *server);
   auto result = run_on(client->executor(), connect_once(client, peer));
   ASSERT_TRUE(result.has_value()) << "the stale address cost a handshake timeout";
   ASSERT_TRUE(result->has_value()) << result->error().to_string();
   EXPECT_EQ(**result, server->node_id());
+}
+
+// A silent address (a host that is gone, a firewall that drops) delays the dial only by the
+// stagger, not the handshake timeout: the next address is dialled while the first still waits,
+// and the attempt that lost is closed at once.
+TEST(QuicTransport, ASilentAddressDoesNotHoldUpTheNext) {
+  TestNetwork network(Kind::Quic);
+  auto server = network.add_node();
+  TransportConfig slow;
+  slow.handshake_timeout = std::chrono::seconds(20);  // beyond run_on's 10 s
+  auto client = network.add_node(slow);
+  server->register_protocol(kEcho, echo_handler_for_transport());
+  SilentPort silent;
+  const PeerAddress peer = behind(silent.address(), *server);
+  auto result = run_on(client->executor(), connect_once(client, peer));
+  ASSERT_TRUE(result.has_value()) << "the silent address cost a handshake timeout";
+  ASSERT_TRUE(result->has_value()) << result->error().to_string();
+  EXPECT_EQ(**result, server->node_id());
+  // connect_once closed the winner; the silent attempt was closed when it lost.
+  EXPECT_EQ(client->connection_count()->load(), 0u);
+}
+
+// A second dial to the same peer while the first is racing its addresses shares the first's
+// handshake; when the attempt it shared loses, it gets the winning connection, not an error.
+TEST(QuicTransport, ASharedDialThatLosesHandsOverTheWinner) {
+  TestNetwork network(Kind::Quic);
+  auto server = network.add_node();
+  TransportConfig slow;
+  slow.handshake_timeout = std::chrono::seconds(20);
+  auto client = network.add_node(slow);
+  server->register_protocol(kEcho, echo_handler_for_transport());
+  SilentPort silent;
+  const PeerAddress peer = behind(silent.address(), *server);
+  auto dial = [&]() -> Awaitable<std::optional<Result<ConnectionHandle>>> {
+    co_return co_await client->connect(peer, kEcho);
+  };
+  // Both start on the client's thread in this order: the first dials the silent address, the
+  // second finds that handshake and waits on it.
+  auto first = asio::co_spawn(client->executor(), dial(), asio::use_future);
+  auto second = asio::co_spawn(client->executor(), dial(), asio::use_future);
+  ASSERT_EQ(first.wait_for(10s), std::future_status::ready);
+  ASSERT_EQ(second.wait_for(10s), std::future_status::ready);
+  auto a = *first.get();
+  auto b = *second.get();
+  ASSERT_TRUE(a.has_value()) << a.error().to_string();
+  ASSERT_TRUE(b.has_value()) << b.error().to_string();
+  EXPECT_EQ((*a)->remote_id(), server->node_id());
+  EXPECT_EQ((*b)->remote_id(), server->node_id());
+  EXPECT_EQ(client->connection_count()->load(), 1u) << "both callers hold the one winner";
+  run_on(client->executor(), release(std::move(*a), std::move(*b)));
 }
 
 TEST(QuicTransport, ReportsTheLastAddressesError) {

@@ -1,5 +1,6 @@
-// A peer that restarted on a new address is synced with at once, even while we still dial its
-// old one (SyncManager::claim_incoming), over real QUIC on 127.0.0.1.
+// Stale and dead addresses do not hold up sync, over real QUIC on 127.0.0.1: a peer that
+// restarted on a new address is synced with at once, even while we still dial its old one
+// (SyncManager::claim_incoming), and of a peer's addresses a dead one is not waited for.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -58,6 +59,33 @@ TEST(NodeReconnect, APeerOnANewAddressIsNotRefusedWhileWeDialItsOldOne) {
   // Well before the stale dial's 10 s timeout and the 60 s retry: refused, this would not come.
   EXPECT_EQ(messages(receiving->subscription, 1, 5s),
             std::vector<std::string>{"while you were away"});
+}
+
+// A node known at a dead address and a live one is reached through the live one at once: its
+// addresses are dialled staggered, so the dead one, dialled first, does not cost the handshake
+// timeout before the live one is tried.
+TEST(NodeReconnect, ADeadAddressDoesNotHoldUpSync) {
+  Nodes nodes(Net::Quic);
+  // The address book keeps a peer's addresses sorted: the dead one on 127.0.0.1 comes before
+  // the author's on 127.0.0.2, so it is dialled first.
+  auto& author = nodes.add([](NodeBuilder& builder) { builder.bind_v4("127.0.0.2"); });
+  auto& reader = nodes.add([](NodeBuilder& builder) {
+    builder.sync_retry(60s);
+    builder.config().transport.handshake_timeout = 60s;  // far beyond the wait below
+  });
+  SilentUdp dead;
+  ASSERT_TRUE(dead.ok());
+  const Topic topic = Topic::random();
+  auto published = author.stream_blocking<std::string>(topic);
+  ASSERT_TRUE(published);
+  ASSERT_TRUE(published->publisher.publish_blocking("found you"));
+
+  auto receiving = reader.stream_blocking<std::string>(topic);
+  ASSERT_TRUE(receiving);
+  std::vector<std::string> addresses{dead.address()};
+  for (const auto& address : author.addresses()) addresses.push_back(address);
+  ASSERT_TRUE(reader.insert_bootstrap(author.id(), addresses));
+  EXPECT_EQ(messages(receiving->subscription, 1, 10s), std::vector<std::string>{"found you"});
 }
 
 }  // namespace
