@@ -145,6 +145,9 @@ struct DiscoveryMetrics {
   std::uint64_t topic_sessions_failed = 0;
   std::uint64_t infos_learnt = 0;
   std::uint64_t infos_refused = 0;
+  // Bound to a wildcard address: how often the interfaces' addresses changed and the node
+  // signed and announced its new ones (mDNS, topic discovery, gossip).
+  std::uint64_t address_changes = 0;
 };
 
 class Node {

@@ -61,13 +61,14 @@ Awaitable<Result<Connection>> EndpointImpl::connect_any(std::vector<SocketAddres
       race->timer.cancel();
       co_return Connection(std::move(connection));
     }
-    std::erase_if(attempts, [&](const auto& attempt) {
-      if (attempt->alive()) return false;
-      last = attempt->error();
-      return true;
-    });
+    // A failure (an ICMP refusal, a rejected handshake) starts the next address at once.
+    const bool failed = std::erase_if(attempts, [&](const auto& attempt) {
+                          if (attempt->alive()) return false;
+                          last = attempt->error();
+                          return true;
+                        }) > 0;
     const auto now = std::chrono::steady_clock::now();
-    if (next < addresses.size() && (attempts.empty() || now >= next_due)) {
+    if (next < addresses.size() && (attempts.empty() || failed || now >= next_due)) {
       auto dialled = dial(addresses[next++], expected, alpn);
       if (!dialled) {
         last = std::move(dialled).error();

@@ -24,6 +24,12 @@ std::vector<std::string> mdns_interfaces(const NodeConfig& config) {
   return config.mdns_interfaces;
 }
 
+bool bound_to_wildcard(const std::vector<net::SocketAddress>& bound) {
+  return std::any_of(bound.begin(), bound.end(), [](const net::SocketAddress& address) {
+    return address.address().is_unspecified();
+  });
+}
+
 }  // namespace
 
 Result<void> DiscoveryManager::start() {
@@ -36,6 +42,13 @@ Result<void> DiscoveryManager::start() {
   if (held && *held) previous = (*held)->timestamp;
   const auto stamp = discovery::HybridTimestamp::next(previous, now.value());
   own_info_ = discovery::sign_transport_info(engine_.key(), stamp, own_addresses());
+  // Bound to a wildcard address, the addresses we are reachable at follow the interfaces.
+  if (!config.transport_factory && bound_to_wildcard(engine_.transport().local_addresses())) {
+    watch_ = std::make_unique<net::AddressWatch>(
+        engine_.executor(), [this, alive = std::weak_ptr<bool>(alive_)] {
+          if (!alive.expired()) refresh_addresses();
+        });
+  }
   // Bootstrap nodes first, then what earlier runs learnt: each is dialled on its own, so the
   // order only decides who is asked first, never who waits for whom.
   for (const auto& peer : config.bootstrap) {
@@ -53,12 +66,8 @@ Result<void> DiscoveryManager::start() {
   if (!socket) return Unexpected{socket.error()};
   socket_ = std::move(*socket);
 
-  const auto& info = *own_info_;
-  mdns::Announcement self{engine_.id(), info.addresses,
-                          {{std::string(mdns::kUserDataKey), discovery::to_user_data(info)}}};
-  auto response = mdns::make_response(mdns::kService, self);
-  if (!response) return Unexpected{response.error()};
-  response_ = std::move(*response);
+  auto built = build_response();
+  if (!built) return built;
   query_ = mdns::make_query(mdns::kService);
 
   discovery::mdns::PacerConfig pacing;
@@ -72,6 +81,35 @@ Result<void> DiscoveryManager::start() {
   return {};
 }
 
+Result<void> DiscoveryManager::build_response() {
+  const auto& info = *own_info_;
+  mdns::Announcement self{engine_.id(), info.addresses,
+                          {{std::string(mdns::kUserDataKey), discovery::to_user_data(info)}}};
+  auto response = mdns::make_response(mdns::kService, self);
+  if (!response) return Unexpected{response.error()};
+  response_ = std::move(*response);
+  return {};
+}
+
+void DiscoveryManager::refresh_addresses() {
+  if (!own_info_) return;
+  auto now_addresses = own_addresses();
+  auto held = own_info_->addresses;
+  std::sort(now_addresses.begin(), now_addresses.end());
+  std::sort(held.begin(), held.end());
+  if (now_addresses == held) return;
+  const auto stamp =
+      discovery::HybridTimestamp::next(own_info_->timestamp, Timestamp::now().value());
+  own_info_ = discovery::sign_transport_info(engine_.key(), stamp, std::move(now_addresses));
+  counters_.address_changes.fetch_add(1);
+  engine_.own_info_changed(*own_info_);
+  // RFC 6762 8.4: announce the change rather than wait for the next query.
+  if (socket_ && pacer_ && build_response()) {
+    pacer_->republish(std::chrono::steady_clock::now());
+    arm();
+  }
+}
+
 void DiscoveryManager::insert_bootstrap(const net::PeerAddress& peer) {
   (void)book_.insert_bootstrap(peer, Timestamp::now());
   engine_.add_peer(peer, PeerDiscovered::Via::Bootstrap);
@@ -82,11 +120,12 @@ void DiscoveryManager::record_connection(const PublicKey& node, bool success) {
 }
 
 std::vector<discovery::IpPort> DiscoveryManager::own_addresses() const {
-  // Bound to every address: announce those of the mDNS interfaces (IPv4: our mDNS is IPv4).
+  // Bound to every address: every interface's, as iroh's mDNS and p2panda's transport infos
+  // carry all of the endpoint's direct addresses. One signed info serves mDNS and topic
+  // discovery, and the latter reaches peers beyond the LAN: signing only the mDNS interfaces'
+  // addresses (loopback by default) left those peers with nothing to dial.
   std::vector<discovery::IpPort> out;
-  const net::InterfaceFilter filter{mdns_interfaces(engine_.config()), /*v6=*/false};
-  for (const auto& address :
-       net::reachable_addresses(engine_.transport().local_addresses(), filter)) {
+  for (const auto& address : net::reachable_addresses(engine_.transport().local_addresses())) {
     out.push_back(to_ip_port(address));
   }
   return out;
@@ -156,6 +195,7 @@ void DiscoveryManager::arm() {
 void DiscoveryManager::shutdown() {
   counters_.mdns_running.store(false);
   alive_.reset();
+  watch_.reset();
   pacer_.reset();
   if (socket_) socket_->close();
   socket_.reset();

@@ -16,6 +16,7 @@
 
 #include "discovery/mdns.hpp"
 #include "discovery/mdns_pacer.hpp"
+#include "net/address_watch.hpp"
 #include "net/mdns_socket.hpp"
 #include "node/address_book.hpp"
 
@@ -36,6 +37,7 @@ struct DiscoveryCounters {
   std::atomic<std::uint64_t> topic_sessions_failed{0};
   std::atomic<std::uint64_t> infos_learnt{0};
   std::atomic<std::uint64_t> infos_refused{0};
+  std::atomic<std::uint64_t> address_changes{0};  // new own transport infos signed after start
 };
 
 class DiscoveryManager {
@@ -52,6 +54,11 @@ class DiscoveryManager {
   // Our transport info, signed at start() (before mDNS starts, whatever the mDNS mode): what
   // mDNS announces and topic discovery shares. Nullopt before start().
   const std::optional<discovery::TransportInfo>& own_info() const { return own_info_; }
+  // Re-reads the interfaces' addresses; when they changed, signs a new transport info (a newer
+  // timestamp, so it replaces the old one wherever it lands), announces it over mDNS at once and
+  // hands it to topic discovery and gossip (NodeEngine::own_info_changed). Runs on its own when
+  // bound to a wildcard address (net::AddressWatch); harmless when nothing changed.
+  void refresh_addresses();
   // Closes the socket and stops the timer. REQUIRES: node thread, before the executor dies.
   void shutdown();
 
@@ -60,6 +67,7 @@ class DiscoveryManager {
   void pump();
   void arm();
   std::vector<discovery::IpPort> own_addresses() const;
+  Result<void> build_response();
 
   detail::NodeEngine& engine_;
   DiscoveryCounters& counters_;
@@ -72,6 +80,7 @@ class DiscoveryManager {
   std::optional<discovery::TransportInfo> own_info_;
   std::set<PublicKey> found_;
   std::map<PublicKey, discovery::mdns::Announcement> last_seen_;  // verified, per node
+  std::unique_ptr<net::AddressWatch> watch_;  // only when bound to a wildcard address
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -63,6 +63,11 @@ Result<std::shared_ptr<NodeEngine>> NodeEngine::create(NodeConfig config) {
   return engine;
 }
 
+void NodeEngine::own_info_changed(const discovery::TransportInfo& info) {
+  topic_discovery_->update_own(info);
+  gossip_->addresses_changed();
+}
+
 Result<void> NodeEngine::start_transport() {
   if (config_.transport_factory) {
     io_ = std::make_unique<asio::io_context>(1);

@@ -67,6 +67,9 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   net::Transport& transport() { return *transport_; }
   const PrivateKey& key() const { return config_.key; }
   NodeGossip& gossip() { return *gossip_; }  // node thread (gossip_node.hpp)
+  // Node thread: our transport info was signed anew (the interfaces' addresses changed); topic
+  // discovery shares the new one and gossip puts the new addresses in its peer data.
+  void own_info_changed(const discovery::TransportInfo& info);
 
   // Node thread. Each open() follows the topic until its release(): the node syncs it, is in its
   // gossip overlay and announces it to topic discovery while any opened stream is held.

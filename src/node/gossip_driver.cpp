@@ -49,6 +49,11 @@ Bytes GossipDriver::own_peer_data() const {
       GossipAddrInfo{std::nullopt, net::reachable_addresses(transport_.local_addresses())});
 }
 
+void GossipDriver::addresses_changed() {
+  const Bytes data = own_peer_data();
+  for (auto& [topic, entry] : topics_) entry->state->update_peer_data(data);
+}
+
 void GossipDriver::join(const Topic& topic, const std::vector<NodeId>& peers) {
   if (stopped_ || topics_.contains(topic)) return;
   auto entry = std::make_shared<TopicEntry>();

@@ -55,6 +55,9 @@ class GossipDriver {
   // when the topic is not joined.
   Result<void> broadcast(const Topic& topic, Bytes content);
   std::vector<NodeId> neighbors(const Topic& topic) const;
+  // Our reachable addresses changed: the peer data our Join and Neighbor messages carry
+  // (GossipAddrInfo) is re-read for every joined topic. Peers learn it on our next message.
+  void addresses_changed();
   // Quits every topic (Disconnect to the neighbours) and stops all loops.
   void shutdown();
   // Drops the connections it holds: their objects must not outlive the transport's executor (a

@@ -70,6 +70,7 @@ class NodeGossip {
 
   void shutdown();
   void release() { driver_.release(); }  // GossipDriver::release
+  void addresses_changed() { driver_.addresses_changed(); }  // GossipDriver::addresses_changed
 
  private:
   void on_neighbor(const Topic& gossip_topic, const NodeId& peer, bool up);

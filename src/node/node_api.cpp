@@ -78,7 +78,8 @@ DiscoveryMetrics Node::discovery_metrics() const {
                           counters.topic_sessions.load(),
                           counters.topic_sessions_failed.load(),
                           counters.infos_learnt.load(),
-                          counters.infos_refused.load()};
+                          counters.infos_refused.load(),
+                          counters.address_changes.load()};
 }
 void Node::shutdown() { engine_->shutdown(); }
 

@@ -50,6 +50,8 @@ class TopicDiscovery {
 
   // Registers the ALPN and starts the walkers; `own` is our signed transport info.
   void start(discovery::TransportInfo own);
+  // Our transport info was signed anew (our addresses changed): sessions share this one now.
+  void update_own(discovery::TransportInfo own) { own_ = std::move(own); }
   // Our topics may have changed (a stream was opened): walkers reset if they did.
   void topics_changed();
   // Stops the walkers and ends sessions in flight. REQUIRES: node thread.
@@ -80,7 +82,7 @@ class TopicDiscovery {
   TopicDiscoveryConfig config_;
   AddressBook book_;
   Bytes alpn_;
-  std::optional<discovery::TransportInfo> own_;
+  std::optional<discovery::TransportInfo> own_;  // start(), then update_own()
   std::set<Topic> topics_;
   std::vector<std::unique_ptr<discovery::RandomWalker>> walkers_;
   std::set<std::shared_ptr<Session>> sessions_;  // in flight, both roles

@@ -79,8 +79,8 @@ TEST(MdnsNodes, APassiveNodeIsFoundAndLearnsFromResponses) {
   EXPECT_TRUE(wait_found(passive, 1));  // it never queried: it heard the active node's responses
 }
 
-// Bound to every address, a node shows its interfaces' addresses and announces those of its mDNS
-// interfaces (here `lo`).
+// Bound to every address, a node shows its interfaces' addresses and announces them (over mDNS
+// on `lo` here).
 // Each of these two can reach the other only through what it announces: a wildcard address or
 // none at all would leave both waiting.
 TEST(MdnsNodes, NodesBoundToEveryAddressAnnounceDialableOnes) {
