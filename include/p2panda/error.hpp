@@ -6,6 +6,8 @@
 // std::error_code through p2panda::error_category(). Plain values: safe to use from any thread.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -108,6 +110,14 @@ class Error {
   Errc code() const { return code_; }
   const std::string& message() const { return message_; }
   std::error_code error_code() const { return make_error_code(code_); }
+  // StreamReset: the application code the stream was reset or stopped with (nullopt when the
+  // transport did not report one), so that a protocol can tell its own refusals apart without
+  // reading the message.
+  const std::optional<std::uint64_t>& stream_code() const { return stream_code_; }
+  Error&& with_stream_code(std::uint64_t code) && {
+    stream_code_ = code;
+    return std::move(*this);
+  }
 
   // "<CodeName>: <message>", for logs and command-line output.
   std::string to_string() const;
@@ -115,6 +125,7 @@ class Error {
  private:
   Errc code_;
   std::string message_;
+  std::optional<std::uint64_t> stream_code_;
 };
 
 }  // namespace p2panda

@@ -37,8 +37,9 @@ Awaitable<Result<std::size_t>> SimStream::read_some(std::span<std::uint8_t> buff
   for (;;) {
     if (state_->aborted) co_return fail(Errc::Io, "stream aborted locally");
     if (state_->peer_abort_code) {
-      co_return fail(Errc::StreamReset,
-                     "stream reset by peer with code " + std::to_string(*state_->peer_abort_code));
+      co_return Unexpected{Error(Errc::StreamReset, "stream reset by peer with code " +
+                                                        std::to_string(*state_->peer_abort_code))
+                               .with_stream_code(*state_->peer_abort_code)};
     }
     if (buffer.empty()) co_return std::size_t{0};  // would otherwise wait for data it cannot take
     if (state_->readable > 0) {
@@ -64,7 +65,8 @@ std::optional<Error> SimStream::send_error() const {
   if (state_->aborted) return Error(Errc::Io, "stream aborted locally");
   if (state_->peer_abort_code) {
     return Error(Errc::StreamReset,
-                 "stream stopped by peer with code " + std::to_string(*state_->peer_abort_code));
+                 "stream stopped by peer with code " + std::to_string(*state_->peer_abort_code))
+        .with_stream_code(*state_->peer_abort_code);
   }
   if (state_->fin_sent) return Error(Errc::InvalidArgument, "write after finish");
   return std::nullopt;

@@ -21,7 +21,9 @@ Unexpected wrong_direction(const StreamState& state, const char* what) {
 }
 
 Unexpected reset_error(const char* what, std::uint64_t code) {
-  return fail(Errc::StreamReset, std::string(what) + " with code " + std::to_string(code));
+  return Unexpected{
+      Error(Errc::StreamReset, std::string(what) + " with code " + std::to_string(code))
+          .with_stream_code(code)};
 }
 
 // Why writing is no longer possible, if it is not.

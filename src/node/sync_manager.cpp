@@ -11,11 +11,9 @@ constexpr std::uint64_t kNotFollowed = 1;
 constexpr std::uint64_t kDuplicate = 2;
 constexpr std::uint64_t kFailed = 3;
 
-// Whether `error` is the peer's abort of our handshake stream with `code`. The transport reports
-// the code only in its message ("... with code N").
+// Whether `error` is the peer's abort of our handshake stream with `code`.
 bool aborted_with(const Error& error, std::uint64_t code) {
-  return error.code() == Errc::StreamReset &&
-         error.message().ends_with("with code " + std::to_string(code));
+  return error.code() == Errc::StreamReset && error.stream_code() == code;
 }
 
 constexpr std::size_t kHandshakeLimit = 1024;

@@ -217,6 +217,7 @@ void expect_reset_with_code_3(const PeerReads& reads) {
   EXPECT_EQ(reads.end.error().code(), Errc::StreamReset) << reads.end.error().to_string();
   EXPECT_NE(reads.end.error().message().find("3"), std::string::npos)
       << reads.end.error().message();
+  EXPECT_EQ(reads.end.error().stream_code(), 3u) << reads.end.error().to_string();
 }
 
 // abort() resets and stops the QUIC stream: the peer's pending read fails with StreamReset and

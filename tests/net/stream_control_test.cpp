@@ -141,6 +141,7 @@ TEST(StreamControl, PeerResetFailsPendingReadWithItsCode) {
   ASSERT_TRUE(error.has_value()) << "the pending read never failed";
   EXPECT_EQ(error->code(), Errc::StreamReset) << error->to_string();
   EXPECT_NE(error->message().find("code 7"), std::string::npos) << error->message();
+  EXPECT_EQ(error->stream_code(), 7u);
   close_on(client, *connection);
 }
 

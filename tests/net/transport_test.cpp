@@ -434,6 +434,7 @@ TEST_P(TransportConformance, AbortFailsThePeersReadsAndWrites) {
   ASSERT_TRUE(read.has_value()) << "the peer's read never ended";
   ASSERT_FALSE(read->has_value());
   EXPECT_NE(read->error().message().find("7"), std::string::npos) << read->error().message();
+  EXPECT_EQ(read->error().stream_code(), 7u) << read->error().to_string();
   auto write = write_after->take();
   ASSERT_TRUE(write.has_value());
   EXPECT_FALSE(write->has_value());
