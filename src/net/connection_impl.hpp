@@ -98,8 +98,8 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   // Drops the connection without sending anything; wakes all waiters.
   void terminate(CloseInfo info);
   // A dial to another address of the same peer completed first (EndpointImpl::connect_any):
-  // closes this one, still handshaking, and marks it so that callers who shared its handshake
-  // move on to the winner instead of failing.
+  // closes this one (still handshaking: connect_any leaves completed ones open) and marks it so
+  // that callers who shared its handshake move on to the winner instead of failing.
   void supersede();
   bool superseded() const { return superseded_; }
 

@@ -48,6 +48,9 @@ Awaitable<Result<Connection>> EndpointImpl::connect_any(std::vector<SocketAddres
   std::optional<Error> last;                               // of the attempt that failed last
   std::size_t next = 0;
   auto next_due = std::chrono::steady_clock::now();
+  // At the connection limit with attempts of ours in flight: the next address waits for one of
+  // them to end rather than failing (and with it every address after it).
+  bool limited = false;
   while (true) {
     // Address order breaks ties: an earlier address that completed wins over a later one.
     const auto winner = std::find_if(attempts.begin(), attempts.end(), [](const auto& attempt) {
@@ -55,8 +58,10 @@ Awaitable<Result<Connection>> EndpointImpl::connect_any(std::vector<SocketAddres
     });
     if (winner != attempts.end()) {
       auto connection = *winner;
+      // Attempts still handshaking are closed. One that completed too is left open: another
+      // caller may already have taken it (reuse), and later dials will reuse it.
       for (const auto& attempt : attempts) {
-        if (attempt != connection) attempt->supersede();
+        if (attempt != connection && !attempt->handshake_done()) attempt->supersede();
       }
       race->timer.cancel();
       co_return Connection(std::move(connection));
@@ -67,9 +72,15 @@ Awaitable<Result<Connection>> EndpointImpl::connect_any(std::vector<SocketAddres
                           last = attempt->error();
                           return true;
                         }) > 0;
+    if (failed) limited = false;  // a slot is free again
     const auto now = std::chrono::steady_clock::now();
-    if (next < addresses.size() && (attempts.empty() || failed || now >= next_due)) {
-      auto dialled = dial(addresses[next++], expected, alpn);
+    if (next < addresses.size() && !limited && (attempts.empty() || failed || now >= next_due)) {
+      auto dialled = dial(addresses[next], expected, alpn);
+      if (!dialled && dialled.error().code() == Errc::TooManyConnections && !attempts.empty()) {
+        limited = true;
+        continue;
+      }
+      ++next;
       if (!dialled) {
         last = std::move(dialled).error();
         continue;  // an address we cannot dial (family not bound, a limit): the next one now
@@ -83,7 +94,7 @@ Awaitable<Result<Connection>> EndpointImpl::connect_any(std::vector<SocketAddres
       race->timer.cancel();
       co_return Unexpected{std::move(*last)};
     }
-    if (next < addresses.size()) {
+    if (next < addresses.size() && !limited) {
       race->timer.expires_at(next_due);  // cancels the previous wait, if any
       race->timer.async_wait([race](std::error_code error) {
         if (!error) race->changed.notify_all();

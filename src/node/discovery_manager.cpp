@@ -93,11 +93,14 @@ Result<void> DiscoveryManager::build_response() {
 
 void DiscoveryManager::refresh_addresses() {
   if (!own_info_) return;
-  auto now_addresses = own_addresses();
-  auto held = own_info_->addresses;
-  std::sort(now_addresses.begin(), now_addresses.end());
-  std::sort(held.begin(), held.end());
-  if (now_addresses == held) return;
+  // As sets: one address on two interfaces is listed twice, signed once.
+  auto as_set = [](std::vector<discovery::IpPort> addresses) {
+    std::sort(addresses.begin(), addresses.end());
+    addresses.erase(std::unique(addresses.begin(), addresses.end()), addresses.end());
+    return addresses;
+  };
+  auto now_addresses = as_set(own_addresses());
+  if (now_addresses == as_set(own_info_->addresses)) return;
   const auto stamp =
       discovery::HybridTimestamp::next(own_info_->timestamp, Timestamp::now().value());
   own_info_ = discovery::sign_transport_info(engine_.key(), stamp, std::move(now_addresses));

@@ -141,6 +141,23 @@ TEST(QuicTransport, ASharedDialThatLosesHandsOverTheWinner) {
   run_on(client->executor(), release(std::move(*a), std::move(*b)));
 }
 
+// At the connection limit the next address waits for a slot instead of failing: with one
+// connection per peer allowed, the silent address's attempt must time out first, and then the
+// working address is still dialled.
+TEST(QuicTransport, AtTheConnectionLimitTheNextAddressWaitsForASlot) {
+  TestNetwork network(Kind::Quic);
+  auto server = network.add_node();
+  TransportConfig one = quick_handshake();
+  one.max_connections_per_peer = 1;
+  auto client = network.add_node(one);
+  server->register_protocol(kEcho, echo_handler_for_transport());
+  SilentPort silent;
+  auto result = run_on(client->executor(), connect_once(client, behind(silent.address(), *server)));
+  ASSERT_TRUE(result.has_value()) << "timed out";
+  ASSERT_TRUE(result->has_value()) << result->error().to_string();
+  EXPECT_EQ(**result, server->node_id());
+}
+
 TEST(QuicTransport, ReportsTheLastAddressesError) {
   TestNetwork network(Kind::Quic);
   auto server = network.add_node();
