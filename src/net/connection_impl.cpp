@@ -72,6 +72,8 @@ ConnectionImpl::ConnectionImpl(Setup setup, bool server)
 
 ConnectionImpl::~ConnectionImpl() {
   if (conn_ != nullptr) ngtcp2_conn_del(conn_);
+  // Whatever ngtcp2 still holds now is lost to it (see connection_memory.hpp).
+  memory_.release_all();
 }
 
 void ConnectionImpl::fill_settings(ngtcp2_settings& settings) const {
@@ -120,7 +122,7 @@ Result<std::shared_ptr<ConnectionImpl>> ConnectionImpl::client(Setup setup,
   ngtcp2_cid scid = random_cid();
   int rv = ngtcp2_conn_client_new(&self->conn_, &dcid, &scid, &self->path_.path,
                                   NGTCP2_PROTO_VER_V1, &callbacks(false), &settings, &params,
-                                  nullptr, self.get());
+                                  self->memory_.get(), self.get());
   auto ok = self->finish_setup(rv);
   if (!ok) return Unexpected{std::move(ok).error()};
   self->source_ids_.push_back(cid_bytes(scid));
@@ -148,8 +150,8 @@ Result<std::shared_ptr<ConnectionImpl>> ConnectionImpl::server(Setup setup,
   }
   ngtcp2_cid scid = random_cid();
   int rv = ngtcp2_conn_server_new(&self->conn_, &header.scid, &scid, &self->path_.path,
-                                  header.version, &callbacks(true), &settings, &params, nullptr,
-                                  self.get());
+                                  header.version, &callbacks(true), &settings, &params,
+                                  self->memory_.get(), self.get());
   auto ok = self->finish_setup(rv);
   if (!ok) return Unexpected{std::move(ok).error()};
   // The client keeps using its chosen destination id until it hears from us.

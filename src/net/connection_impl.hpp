@@ -21,6 +21,7 @@
 #include <p2panda/result.hpp>
 
 #include "net/config.hpp"
+#include "net/connection_memory.hpp"
 #include "net/notifier.hpp"
 #include "net/stream_state.hpp"
 #include "net/tls_session.hpp"
@@ -148,6 +149,7 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   TransportConfig config_;
   std::unique_ptr<TlsSession> tls_;
   bool server_;
+  ConnectionMemory memory_;  // must outlive conn_
   ngtcp2_conn* conn_ = nullptr;
   ngtcp2_path_storage path_{};
   std::optional<asio::steady_timer> timer_;

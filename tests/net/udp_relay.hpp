@@ -1,10 +1,11 @@
 // UdpRelay: a datagram forwarder on 127.0.0.1 between one client and one server, with a switch
 // that silently drops everything in both directions (a dead path or a peer whose packets vanish,
-// without destroying its endpoint). Runs its own thread.
+// without destroying its endpoint), and a seeded random loss rate. Runs its own thread.
 #pragma once
 
 #include <atomic>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include "net/asio.hpp"
@@ -29,6 +30,12 @@ class UdpRelay {
   // Where the client dials.
   SocketAddress address() const { return front_.local_endpoint(); }
   void drop_everything() { dropping_ = true; }
+  // Drops each datagram, in either direction, with this probability. Call before traffic flows.
+  void set_loss(double probability, std::uint32_t seed) {
+    loss_ = probability;
+    random_.seed(seed);
+  }
+  std::uint64_t dropped() const { return dropped_; }
 
  private:
   void receive_front() {
@@ -36,7 +43,7 @@ class UdpRelay {
                               [this](std::error_code ec, std::size_t n) {
                                 if (ec) return;
                                 client_ = client_from_;
-                                if (!dropping_) forward(back_, server_, front_buffer_, n);
+                                if (!drop()) forward(back_, server_, front_buffer_, n);
                                 receive_front();
                               });
   }
@@ -44,11 +51,16 @@ class UdpRelay {
     back_.async_receive_from(asio::buffer(back_buffer_), server_from_,
                              [this](std::error_code ec, std::size_t n) {
                                if (ec) return;
-                               if (!dropping_ && client_) {
+                               if (!drop() && client_) {
                                  forward(front_, *client_, back_buffer_, n);
                                }
                                receive_back();
                              });
+  }
+  bool drop() {  // on the relay's thread only
+    bool lost = dropping_ || (loss_ > 0 && std::uniform_real_distribution<>(0, 1)(random_) < loss_);
+    if (lost) ++dropped_;
+    return lost;
   }
   static void forward(asio::ip::udp::socket& socket, const SocketAddress& to,
                       const std::array<std::uint8_t, 65536>& buffer, std::size_t n) {
@@ -66,6 +78,9 @@ class UdpRelay {
   SocketAddress server_from_;
   std::optional<SocketAddress> client_;
   std::atomic<bool> dropping_{false};
+  std::atomic<double> loss_{0};
+  std::mt19937 random_;
+  std::atomic<std::uint64_t> dropped_{0};
   std::thread thread_;
 };
 
