@@ -1,5 +1,6 @@
 #include "node/engine.hpp"
 
+#include <algorithm>
 #include <future>
 
 #include "core/thread_name.hpp"
@@ -118,14 +119,16 @@ NodeMetrics NodeEngine::metrics() const {
 Result<std::shared_ptr<TopicStream>> NodeEngine::open(const Topic& topic, StreamOptions options) {
   if (is_shut_down()) return fail(Errc::NodeShutDown, "the node was shut down");
   const AckPolicy policy = options.ack_policy.value_or(config_.ack_policy);
-  const bool causal_stream = options.causal;
+  auto& state = topics_[topic];
+  // Once one stream of a topic is causal, the topic's operations go through the orderer for the
+  // rest of the session, and every stream's replay follows the orderer too.
+  state.causal = state.causal || options.causal;
+  state.own->causal = state.causal;
+  options.causal = state.causal;
   auto stream = std::make_shared<TopicStream>(*store_, topic, std::move(options), policy,
                                               config_.subscription_window);
-  auto& state = topics_[topic];
   std::erase_if(state.streams, [](const auto& weak) { return weak.expired(); });
   state.streams.push_back(stream);
-  state.causal = state.causal || causal_stream;
-  state.own->causal = state.causal;
   stream->attach_own_log(state.own);
   stream->start(now_micros());
   asio::co_spawn(executor_, watch(stream), asio::detached);
@@ -240,8 +243,7 @@ NodeEngine::Absorbed NodeEngine::absorb(const Topic& topic, const Operation& ope
 
 void NodeEngine::deliver(const Topic& topic, std::span<const Hash> released, const Source& source,
                          const Operation& arrived) {
-  auto found = topics_.find(topic);
-  if (found == topics_.end() || released.empty()) return;
+  if (released.empty()) return;
   const auto now = now_micros();
   for (const Hash& id : released) {
     std::optional<Operation> operation;
@@ -254,6 +256,14 @@ void NodeEngine::deliver(const Topic& topic, std::span<const Hash> released, con
       if (!loaded || !*loaded) continue;
       operation = std::move(**loaded);
     }
+    // A dependency may name an operation of another topic: what it held back belongs there.
+    auto found = topics_.find(topic);
+    if (id != arrived.id() && !validate_topic(operation->header(), topic)) {
+      found = std::find_if(topics_.begin(), topics_.end(), [&](const auto& entry) {
+        return validate_topic(operation->header(), entry.first).has_value();
+      });
+    }
+    if (found == topics_.end()) continue;  // not open: its replay brings it when it is
     const Source& from = id == arrived.id() ? source : Source{FromLocalStore{}};
     for (auto& weak : found->second.streams) {
       if (auto stream = weak.lock()) stream->offer(*operation, from, now);

@@ -6,6 +6,7 @@ namespace {
 stream::ConsumerConfig consumer_config(const StreamOptions& options, AckPolicy policy) {
   stream::ConsumerConfig config;
   config.cursor_name = options.cursor_name;
+  config.causal = options.causal;
   // Automatic acks are done here, not by the Consumer: an operation is acked when the application
   // asks for the event after it, i.e. once it is done with it (see TopicStream::settle). To the
   // Consumer that is an explicit ack that never times out.

@@ -56,6 +56,13 @@ Result<std::vector<Hash>> SqliteTx::orderer_waiting_for(const Hash& id) {
   return missing;
 }
 
+Result<bool> SqliteTx::orderer_awaited(const Hash& dependency) {
+  P2PANDA_TRY(statement,
+              db_.prepare("SELECT 1 FROM orderer_pending WHERE dependency = ? LIMIT 1"));
+  statement->bind(1, dependency.bytes());
+  return statement->step();
+}
+
 Result<void> SqliteTx::orderer_mark_ready(const Hash& id) {
   P2PANDA_TRY(statement, db_.prepare("INSERT OR IGNORE INTO orderer_ready (id) VALUES (?)"));
   statement->bind(1, id.bytes());

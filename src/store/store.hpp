@@ -71,6 +71,7 @@ class StoreReader {
   virtual Result<bool> orderer_is_ready(const Hash& id) = 0;
   virtual Result<std::uint64_t> orderer_pending_count() = 0;  // distinct held-back operations
   virtual Result<std::vector<Hash>> orderer_waiting_for(const Hash& id) = 0;
+  virtual Result<bool> orderer_awaited(const Hash& dependency) = 0;  // something waits for it
 
   // Address book.
   virtual Result<std::optional<NodeRecord>> node(const NodeId& node_id) = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/try.hpp"
+#include "stream/causal_order.hpp"
 
 namespace p2panda::stream {
 
@@ -46,25 +47,41 @@ Result<std::size_t> Consumer::start(const StartFrom& from, Micros) {
 
 Result<std::size_t> Consumer::queue_replay(const LogRanges& ranges,
                                            std::optional<Timestamp> since) {
-  std::size_t queued = 0;
+  std::vector<Operation> replay;
+  // Held back by the causal orderer (in this session or one where the topic was causal): it is
+  // delivered when released. Checked per entry only while anything is held back at all.
+  P2PANDA_TRY(held_back, store_.query([](store::StoreReader& reader) {
+    return reader.orderer_pending_count();
+  }));
   for (const auto& [author, logs] : ranges) {
     for (const auto& [log, range] : logs) {
       const PublicKey who = author;
       const LogId which = log;
       const LogRange span = range;
-      P2PANDA_TRY(entries, store_.query([&](store::StoreReader& reader) {
-        return reader.log_entries(who, which, span.after, span.until);
-      }));
-      for (auto& entry : entries) {
-        if (since) {
-          auto extensions = node_extensions(entry.header());
-          if (!extensions || extensions->timestamp < *since) continue;
+      P2PANDA_CHECK(store_.query([&](store::StoreReader& reader) -> Result<void> {
+        P2PANDA_TRY(entries, reader.log_entries(who, which, span.after, span.until));
+        for (auto& entry : entries) {
+          if (held_back > 0) {
+            P2PANDA_TRY(waiting, reader.orderer_waiting_for(entry.id()));
+            if (!waiting.empty()) continue;
+          }
+          replay.push_back(std::move(entry));
         }
-        if (!entry.body()) continue;  // system operations are never delivered
-        queue_.push_back(Queued{std::move(entry), 0});
-        ++queued;
-      }
+        return {};
+      }));
     }
+  }
+  // Log order per author is not causal order across authors.
+  if (config_.causal) replay = in_causal_order(std::move(replay));
+  std::size_t queued = 0;
+  for (auto& entry : replay) {
+    if (since) {
+      auto extensions = node_extensions(entry.header());
+      if (!extensions || extensions->timestamp < *since) continue;
+    }
+    if (!entry.body()) continue;  // system operations are never delivered
+    queue_.push_back(Queued{std::move(entry), 0});
+    ++queued;
   }
   return queued;
 }

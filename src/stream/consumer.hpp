@@ -32,6 +32,9 @@ struct ConsumerConfig {
   Micros ack_wait = 30'000'000;       // explicit acks: redeliver after this long (JetStream: 30 s)
   std::uint32_t max_deliver = 0;      // deliveries per operation; 0 = unlimited
   std::size_t max_ack_pending = 1000; // unacked deliveries in flight (JetStream: 1000)
+  // The topic's operations go through the causal orderer: a replay hands them out dependencies
+  // first, across authors. (What the orderer still holds back is left out of every replay.)
+  bool causal = false;
 };
 
 // Where a subscription starts (p2panda's StreamFrom, plus a time).
@@ -54,7 +57,8 @@ class Consumer {
  public:
   Consumer(store::Store& store, Topic topic, ConsumerConfig config = {});
 
-  // Loads or resets the cursor as `from` says and queues the replay in log order. Returns how
+  // Loads or resets the cursor as `from` says and queues the replay in log order (causal order
+  // on a causal topic). Returns how
   // many operations were queued. Errors: Store*, StoreCorrupt for a damaged saved cursor.
   Result<std::size_t> start(const StartFrom& from, Micros now);
 

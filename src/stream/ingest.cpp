@@ -41,9 +41,16 @@ Result<IngestResult> ingest(store::StoreWriter& writer, const Operation& operati
       !linked) {
     return rejected(std::move(linked).error());
   }
+  // What the orderer waits for: the recorded dependencies, and the log's previous entry, so that
+  // a log is never released out of its own order (absent after a prune: nothing to wait for).
+  std::vector<Hash> waits_for;
   if (config.causal) {
+    waits_for = extensions.dependencies;
+    if (latest && header.backlink && *header.backlink == latest->id()) {
+      waits_for.push_back(*header.backlink);
+    }
     // Refuse before writing anything when the orderer has no room for another held-back one.
-    P2PANDA_TRY(missing, missing_dependencies(writer, operation.id(), extensions.dependencies));
+    P2PANDA_TRY(missing, missing_dependencies(writer, operation.id(), waits_for));
     if (!missing.empty()) {
       P2PANDA_TRY(pending, writer.orderer_pending_count());
       if (pending >= config.orderer.max_pending) {
@@ -62,10 +69,18 @@ Result<IngestResult> ingest(store::StoreWriter& writer, const Operation& operati
     result.outcome = Pruned{count};
   }
   if (!config.causal) {
-    result.released.push_back(operation.id());
+    // Operations held back in a session when the topic was causal may wait for this one. It will
+    // not come again, so release them now, or they would wait for ever.
+    P2PANDA_TRY(awaited, writer.orderer_awaited(operation.id()));
+    if (!awaited) {
+      result.released.push_back(operation.id());
+      return result;
+    }
+    P2PANDA_TRY(ordered, order(writer, operation.id(), {}, config.orderer));
+    result.released = std::move(ordered.released);
     return result;
   }
-  P2PANDA_TRY(ordered, order(writer, operation.id(), extensions.dependencies, config.orderer));
+  P2PANDA_TRY(ordered, order(writer, operation.id(), waits_for, config.orderer));
   if (!ordered.missing.empty()) result.outcome = Pending{std::move(ordered.missing)};
   result.released = std::move(ordered.released);
   return result;

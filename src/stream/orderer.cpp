@@ -12,7 +12,15 @@ Result<std::vector<Hash>> missing_dependencies(store::StoreReader& reader, const
   for (const Hash& dependency : dependencies) {
     if (dependency == id) continue;  // cannot happen for real ids (it would be a hash cycle)
     P2PANDA_TRY(ready, reader.orderer_is_ready(dependency));
-    if (!ready) missing.push_back(dependency);
+    if (ready) continue;
+    // Stored and not held back: it came in while the topic was not causal (another session, or
+    // our own publishes' fast lane), was delivered then, and counts as released.
+    P2PANDA_TRY(stored, reader.has_operation(dependency));
+    if (stored) {
+      P2PANDA_TRY(waiting, reader.orderer_waiting_for(dependency));
+      if (waiting.empty()) continue;
+    }
+    missing.push_back(dependency);
   }
   return missing;
 }

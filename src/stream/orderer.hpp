@@ -24,7 +24,8 @@ struct OrderResult {
   std::vector<Hash> released;  // in order: the operation itself, then dependants it unblocked
 };
 
-// The dependencies of `id` that have not been released yet (excluding `id` itself).
+// The dependencies of `id` that have not been released yet (excluding `id` itself). An operation
+// stored without going through the orderer (the topic was not causal then) counts as released.
 Result<std::vector<Hash>> missing_dependencies(store::StoreReader& reader, const Hash& id,
                                                std::span<const Hash> dependencies);
 

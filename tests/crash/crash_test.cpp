@@ -220,9 +220,12 @@ void check_orderer(store::Store& store, const Snapshot& snapshot) {
       ADD_FAILURE() << "pending " << id.to_hex() << " not stored";
       continue;
     }
-    // It waits for exactly its dependencies that have not been released.
+    // It waits for exactly its dependencies that have not been released: those recorded, and
+    // the previous entry of its log (the driver's causal logs are never pruned).
+    std::vector<Hash> dependencies = op->second.extensions.dependencies;
+    if (op->second.header.backlink) dependencies.push_back(*op->second.header.backlink);
     std::set<Hash> unreleased;
-    for (const Hash& dependency : op->second.extensions.dependencies) {
+    for (const Hash& dependency : dependencies) {
       if (!snapshot.ready.contains(dependency)) unreleased.insert(dependency);
     }
     EXPECT_EQ(waits_for, unreleased) << "pending " << id.to_hex() << " waits for the wrong ids";
@@ -237,6 +240,10 @@ void check_orderer(store::Store& store, const Snapshot& snapshot) {
     for (const Hash& dependency : op.extensions.dependencies) {
       EXPECT_TRUE(snapshot.ready.contains(dependency))
           << id.to_hex() << " released before its dependency " << dependency.to_hex();
+    }
+    if (op.header.backlink) {
+      EXPECT_TRUE(snapshot.ready.contains(*op.header.backlink))
+          << id.to_hex() << " released before the previous entry of its log";
     }
   }
   auto count = store.query([](store::StoreReader& r) { return r.orderer_pending_count(); });

@@ -1,0 +1,67 @@
+#include "stream/causal_order.hpp"
+
+#include <functional>
+#include <queue>
+#include <unordered_map>
+
+#include <p2panda/extensions.hpp>
+
+namespace p2panda::stream {
+namespace {
+
+struct HashKey {
+  std::size_t operator()(const Hash& hash) const {
+    std::size_t value = 0;  // BLAKE3 output: any 8 bytes are as good as a hash of them
+    for (std::size_t i = 0; i < sizeof(value); ++i) value = (value << 8) | hash.bytes()[i];
+    return value;
+  }
+};
+
+}  // namespace
+
+std::vector<Operation> in_causal_order(std::vector<Operation> operations) {
+  const std::size_t n = operations.size();
+  std::unordered_map<Hash, std::size_t, HashKey> index;
+  index.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) index.emplace(operations[i].id(), i);
+
+  std::vector<std::size_t> unmet(n, 0);
+  std::vector<std::vector<std::size_t>> dependants(n);
+  auto link = [&](const Hash& before, std::size_t after) {
+    auto found = index.find(before);
+    if (found == index.end() || found->second == after) return;
+    dependants[found->second].push_back(after);
+    ++unmet[after];
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    const Header& header = operations[i].header();
+    if (header.backlink) link(*header.backlink, i);
+    if (auto extensions = node_extensions(header)) {
+      for (const Hash& dependency : extensions->dependencies) link(dependency, i);
+    }
+  }
+
+  // Smallest given position first among those whose dependencies are all out.
+  std::priority_queue<std::size_t, std::vector<std::size_t>, std::greater<>> ready;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (unmet[i] == 0) ready.push(i);
+  }
+  std::vector<bool> placed(n, false);
+  std::vector<Operation> ordered;
+  ordered.reserve(n);
+  while (!ready.empty()) {
+    std::size_t i = ready.top();
+    ready.pop();
+    placed[i] = true;
+    ordered.push_back(std::move(operations[i]));
+    for (std::size_t after : dependants[i]) {
+      if (--unmet[after] == 0) ready.push(after);
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!placed[i]) ordered.push_back(std::move(operations[i]));
+  }
+  return ordered;
+}
+
+}  // namespace p2panda::stream

@@ -1,0 +1,73 @@
+// in_causal_order: the order a causal topic's replay hands operations out in.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include <p2panda/extensions.hpp>
+
+#include "stream/causal_order.hpp"
+
+namespace p2panda::stream {
+namespace {
+
+const Topic kTopic = Topic::random();
+
+Operation entry(const PrivateKey& key, std::uint64_t seq, std::optional<Hash> backlink,
+                std::vector<Hash> dependencies, const std::string& text) {
+  return create_node_operation(key, {.topic = kTopic, .seq_num = SeqNum(seq),
+                                     .backlink = backlink, .timestamp = Timestamp::now(),
+                                     .body = Body(Bytes(text.begin(), text.end())),
+                                     .dependencies = std::move(dependencies)});
+}
+
+std::vector<std::string> texts(const std::vector<Operation>& operations) {
+  std::vector<std::string> out;
+  for (const auto& operation : operations) {
+    const auto& bytes = operation.body()->bytes();
+    out.emplace_back(bytes.begin(), bytes.end());
+  }
+  return out;
+}
+
+TEST(CausalOrder, DependenciesComeFirstAcrossAuthors) {
+  auto a = PrivateKey::generate();
+  auto b = PrivateKey::generate();
+  auto c = PrivateKey::generate();
+  auto a0 = entry(a, 0, std::nullopt, {}, "a0");
+  auto b0 = entry(b, 0, std::nullopt, {a0.id()}, "b0");
+  auto c0 = entry(c, 0, std::nullopt, {b0.id()}, "c0");
+  auto a1 = entry(a, 1, a0.id(), {c0.id()}, "a1");
+  // Log order by author, the way a replay reads them: c's log, b's, then a's.
+  EXPECT_EQ(texts(in_causal_order({c0, b0, a0, a1})),
+            (std::vector<std::string>{"a0", "b0", "c0", "a1"}));
+}
+
+TEST(CausalOrder, IndependentOperationsKeepTheirOrder) {
+  auto a = PrivateKey::generate();
+  auto b = PrivateKey::generate();
+  auto b0 = entry(b, 0, std::nullopt, {}, "b0");
+  auto a0 = entry(a, 0, std::nullopt, {}, "a0");
+  auto a1 = entry(a, 1, a0.id(), {}, "a1");
+  EXPECT_EQ(texts(in_causal_order({b0, a0, a1})),
+            (std::vector<std::string>{"b0", "a0", "a1"}));
+}
+
+TEST(CausalOrder, TheEarlierEntryOfALogComesFirstWithoutAnyRecordedDependency) {
+  auto a = PrivateKey::generate();
+  auto a0 = entry(a, 0, std::nullopt, {}, "a0");
+  auto a1 = entry(a, 1, a0.id(), {}, "a1");
+  EXPECT_EQ(texts(in_causal_order({a1, a0})), (std::vector<std::string>{"a0", "a1"}));
+}
+
+TEST(CausalOrder, DependenciesOutsideTheBatchAreTakenAsDelivered) {
+  auto a = PrivateKey::generate();
+  auto b = PrivateKey::generate();
+  auto gone = entry(PrivateKey::generate(), 0, std::nullopt, {}, "gone");
+  auto b0 = entry(b, 0, std::nullopt, {gone.id()}, "b0");
+  auto a0 = entry(a, 0, std::nullopt, {}, "a0");
+  EXPECT_EQ(texts(in_causal_order({b0, a0})), (std::vector<std::string>{"b0", "a0"}));
+  EXPECT_TRUE(in_causal_order({}).empty());
+}
+
+}  // namespace
+}  // namespace p2panda::stream
