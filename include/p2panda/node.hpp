@@ -148,6 +148,9 @@ struct DiscoveryMetrics {
   // Bound to a wildcard address: how often the interfaces' addresses changed and the node
   // signed and announced its new ones (mDNS, topic discovery, gossip).
   std::uint64_t address_changes = 0;
+  // How often mDNS joined one of its interfaces again because it had been removed and created
+  // anew (a USB adapter plugged in again, a VPN reconnecting), and announced the node there.
+  std::uint64_t mdns_rejoins = 0;
 };
 
 class Node {

@@ -38,6 +38,7 @@ Result<std::unique_ptr<MdnsSocket>> MdnsSocket::open(asio::any_io_executor execu
     if (index == 0) return fail(Errc::InvalidArgument, "mdns: no interface named \"" + name + "\"");
     self->interfaces_.push_back(static_cast<int>(index));
   }
+  self->names_ = config.interfaces;
   self->port_ = config.port;
   asio::error_code error;
   self->socket_.open(asio::ip::udp::v4(), error);
@@ -71,6 +72,29 @@ Result<std::unique_ptr<MdnsSocket>> MdnsSocket::open(asio::any_io_executor execu
 
 MdnsSocket::~MdnsSocket() { close(); }
 
+bool MdnsSocket::refresh() {
+  if (!socket_.is_open()) return false;
+  const int fd = socket_.native_handle();
+  bool joined = false;
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    const int now = static_cast<int>(::if_nametoindex(names_[i].c_str()));
+    if (now == interfaces_[i]) continue;
+    if (interfaces_[i] != 0) {  // normally gone with its interface; dropped in case it is not
+      const auto old = membership(interfaces_[i]);
+      (void)::setsockopt(fd, IPPROTO_IP, IP_DROP_MEMBERSHIP, &old, sizeof(old));
+    }
+    interfaces_[i] = 0;
+    if (now == 0) continue;
+    const auto request = membership(now);
+    if (::setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &request, sizeof(request)) != 0) {
+      continue;  // tried again on the next change
+    }
+    interfaces_[i] = now;
+    joined = true;
+  }
+  return joined;
+}
+
 void MdnsSocket::start(Handler on_datagram) {
   on_datagram_ = std::move(on_datagram);
   receive();
@@ -94,6 +118,7 @@ void MdnsSocket::send(ByteSpan datagram) {
   if (!socket_.is_open()) return;
   const asio::ip::udp::endpoint group(kGroup, port_);
   for (int index : interfaces_) {
+    if (index == 0) continue;  // missing until refresh() finds it again
     // Chosen per datagram, so nothing ever leaves through an interface nobody named.
     const auto request = membership(index);
     asio::error_code error;

@@ -40,6 +40,11 @@ class MdnsSocket {
   void start(Handler on_datagram);
   // Multicasts `datagram` on every configured interface. Never blocks; failures are counted.
   void send(ByteSpan datagram);
+  // Looks the interfaces up by name again and joins the group on those that were created anew
+  // (a new index: a USB adapter plugged in again, a VPN reconnecting, a driver reloaded): the
+  // kernel dropped the membership with the old interface. One that is gone is joined when it
+  // comes back. Returns whether it joined any.
+  bool refresh();
   void close();
 
   std::uint64_t bytes_sent() const { return bytes_sent_; }
@@ -51,7 +56,8 @@ class MdnsSocket {
   void receive();
 
   asio::ip::udp::socket socket_;
-  std::vector<int> interfaces_;  // ifindex
+  std::vector<std::string> names_;
+  std::vector<int> interfaces_;  // ifindex per name; 0 while the interface is missing
   std::uint16_t port_ = 0;
   Handler on_datagram_;
   std::vector<std::uint8_t> buffer_ = std::vector<std::uint8_t>(9000);

@@ -44,10 +44,7 @@ Result<void> DiscoveryManager::start() {
   own_info_ = discovery::sign_transport_info(engine_.key(), stamp, own_addresses());
   // Bound to a wildcard address, the addresses we are reachable at follow the interfaces.
   if (!config.transport_factory && bound_to_wildcard(engine_.transport().local_addresses())) {
-    watch_ = std::make_unique<net::AddressWatch>(
-        engine_.executor(), [this, alive = std::weak_ptr<bool>(alive_)] {
-          if (!alive.expired()) refresh_addresses();
-        });
+    watch_interfaces();
   }
   // Bootstrap nodes first, then what earlier runs learnt: each is dialled on its own, so the
   // order only decides who is asked first, never who waits for whom.
@@ -65,6 +62,9 @@ Result<void> DiscoveryManager::start() {
   auto socket = net::MdnsSocket::open(engine_.executor(), socket_config);
   if (!socket) return Unexpected{socket.error()};
   socket_ = std::move(*socket);
+  // An interface that is removed and created again (a USB adapter, a VPN, a reloaded driver)
+  // comes back with a new index, and the kernel dropped our membership with the old one.
+  if (socket_config.interfaces != std::vector<std::string>{"lo"}) watch_interfaces();
 
   auto built = build_response();
   if (!built) return built;
@@ -89,6 +89,25 @@ Result<void> DiscoveryManager::build_response() {
   if (!response) return Unexpected{response.error()};
   response_ = std::move(*response);
   return {};
+}
+
+void DiscoveryManager::watch_interfaces() {
+  if (watch_) return;
+  watch_ = std::make_unique<net::AddressWatch>(engine_.executor(),
+                                               [this, alive = std::weak_ptr<bool>(alive_)] {
+                                                 if (!alive.expired()) interfaces_changed();
+                                               });
+}
+
+void DiscoveryManager::interfaces_changed() {
+  if (socket_ && socket_->refresh()) {
+    counters_.mdns_rejoins.fetch_add(1);
+    if (pacer_) {  // new on that link as far as its peers know: announce (RFC 6762 8.3)
+      pacer_->republish(std::chrono::steady_clock::now());
+      arm();
+    }
+  }
+  refresh_addresses();
 }
 
 void DiscoveryManager::refresh_addresses() {

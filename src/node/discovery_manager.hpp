@@ -38,6 +38,7 @@ struct DiscoveryCounters {
   std::atomic<std::uint64_t> infos_learnt{0};
   std::atomic<std::uint64_t> infos_refused{0};
   std::atomic<std::uint64_t> address_changes{0};  // new own transport infos signed after start
+  std::atomic<std::uint64_t> mdns_rejoins{0};  // mDNS interfaces joined again after re-creation
 };
 
 class DiscoveryManager {
@@ -59,6 +60,9 @@ class DiscoveryManager {
   // hands it to topic discovery and gossip (NodeEngine::own_info_changed). Runs on its own when
   // bound to a wildcard address (net::AddressWatch); harmless when nothing changed.
   void refresh_addresses();
+  // The interfaces changed (net::AddressWatch): mDNS joins its interfaces that were created anew
+  // and announces itself there, then refresh_addresses().
+  void interfaces_changed();
   // Closes the socket and stops the timer. REQUIRES: node thread, before the executor dies.
   void shutdown();
 
@@ -80,7 +84,9 @@ class DiscoveryManager {
   std::optional<discovery::TransportInfo> own_info_;
   std::set<PublicKey> found_;
   std::map<PublicKey, discovery::mdns::Announcement> last_seen_;  // verified, per node
-  std::unique_ptr<net::AddressWatch> watch_;  // only when bound to a wildcard address
+  // Only when bound to a wildcard address, or when mDNS runs on interfaces other than `lo`.
+  std::unique_ptr<net::AddressWatch> watch_;
+  void watch_interfaces();
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

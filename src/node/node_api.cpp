@@ -79,7 +79,8 @@ DiscoveryMetrics Node::discovery_metrics() const {
                           counters.topic_sessions_failed.load(),
                           counters.infos_learnt.load(),
                           counters.infos_refused.load(),
-                          counters.address_changes.load()};
+                          counters.address_changes.load(),
+                          counters.mdns_rejoins.load()};
 }
 void Node::shutdown() { engine_->shutdown(); }
 

@@ -68,6 +68,13 @@ class Listener {
     thread_.join();
   }
 
+  // Asks every node on the interface to announce itself.
+  void query() {
+    asio::post(io_, [this] {
+      if (socket_) socket_->send(mdns::make_query(mdns::kService));
+    });
+  }
+
   // The first announcement by `node` (after those already taken) that `wanted` accepts.
   std::optional<mdns::Announcement> wait(const NodeId& node,
                                          const std::function<bool(const mdns::Announcement&)>& wanted,
@@ -157,6 +164,42 @@ TEST(AddressChange, ANodeOnAWildcardAddressAnnouncesEveryInterface) {
     ASSERT_TRUE(heard) << "the node never announced itself";
     EXPECT_TRUE(has_ip(*heard, "10.11.0.1")) << "the other interface's address is missing";
     EXPECT_TRUE(has_ip(*heard, "127.0.0.1"));
+    node->shutdown();
+  });
+  if (!skipped.empty()) GTEST_SKIP() << skipped;
+}
+
+// An interface removed and created again has a new index, and the kernel dropped the node's
+// membership with the old one: mDNS must join the new one, or it is deaf and mute there.
+TEST(AddressChange, MdnsJoinsAnInterfaceThatWasCreatedAgain) {
+  const std::string skipped = in_new_netns([] {
+    NodeBuilder builder = p2panda::builder();
+    builder.bind_v4("127.0.0.1")  // not a wildcard: only the mDNS interface is watched
+        .mdns_mode(MdnsMode::Active)
+        .mdns_interface("p2p0")
+        .mdns_port(test_port());
+    auto node = builder.spawn_blocking();
+    ASSERT_TRUE(node) << node.error().to_string();
+    {
+      Listener before("p2p0", test_port());
+      before.query();
+      ASSERT_TRUE(before.wait(node->id(), [](const auto&) { return true; }))
+          << "the node never announced itself";
+    }
+    ASSERT_EQ(std::system("ip link del p2p0 && ip link add p2p0 type veth peer name p2p1 && "
+                          "ip addr add 10.11.0.1/24 dev p2p0 && ip link set p2p1 up && "
+                          "ip link set p2p0 up"),
+              0);
+    Listener after("p2p0", test_port());
+    // Queried until it answers: its own announcement of the new interface may have gone out
+    // before this listener joined.
+    std::optional<mdns::Announcement> heard;
+    for (int attempt = 0; attempt < 5 && !heard; ++attempt) {
+      after.query();
+      heard = after.wait(node->id(), [](const auto&) { return true; }, 2s);
+    }
+    EXPECT_TRUE(heard) << "mDNS did not join the interface created again";
+    EXPECT_GE(node->discovery_metrics().mdns_rejoins, 1u);
     node->shutdown();
   });
   if (!skipped.empty()) GTEST_SKIP() << skipped;
