@@ -99,7 +99,10 @@ void ConnectionImpl::fill_params(ngtcp2_transport_params& params) const {
 }
 
 Result<void> ConnectionImpl::finish_setup(int rv) {
-  if (rv != 0) return fail(Errc::Io, std::string("ngtcp2 connection setup: ") + ngtcp2_strerror(rv));
+  if (rv != 0) {
+    conn_ = nullptr;  // ngtcp2 freed what it had allocated but may have left the pointer set
+    return fail(Errc::Io, std::string("ngtcp2 connection setup: ") + ngtcp2_strerror(rv));
+  }
   tls_->attach(conn_);
   if (config_.keep_alive.count() > 0) {
     ngtcp2_conn_set_keep_alive_timeout(

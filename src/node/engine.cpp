@@ -10,7 +10,9 @@
 #include "node/ingest_queue.hpp"
 #include "node/sync_manager.hpp"
 #include "node/topic_discovery.hpp"
+#include "core/try.hpp"
 #include "stream/ingest.hpp"
+#include "stream/orderer.hpp"
 
 namespace p2panda::detail {
 
@@ -37,6 +39,13 @@ Result<std::shared_ptr<NodeEngine>> NodeEngine::create(NodeConfig config) {
   options.url = config.database_url;
   auto store = store::SqliteStore::open(options);
   if (!store) return Unexpected{std::move(store).error()};
+  // Before any stream opens, so that replays bring what this releases.
+  auto settled = (*store)->write([](store::StoreWriter& writer) -> Result<void> {
+    P2PANDA_TRY(released, stream::release_settled(writer, {}));
+    (void)released;
+    return {};
+  });
+  if (!settled) return Unexpected{std::move(settled).error()};
   std::shared_ptr<NodeEngine> engine(new NodeEngine(std::move(config), std::move(*store)));
   auto started = engine->start_transport();
   if (!started) return Unexpected{std::move(started).error()};
@@ -258,10 +267,14 @@ void NodeEngine::deliver(const Topic& topic, std::span<const Hash> released, con
     }
     // A dependency may name an operation of another topic: what it held back belongs there.
     auto found = topics_.find(topic);
-    if (id != arrived.id() && !validate_topic(operation->header(), topic)) {
-      found = std::find_if(topics_.begin(), topics_.end(), [&](const auto& entry) {
-        return validate_topic(operation->header(), entry.first).has_value();
-      });
+    if (id != arrived.id()) {
+      auto extensions = node_extensions(operation->header());
+      if (!extensions) continue;  // validated when it was stored
+      if (extensions->log_id != LogId::from_topic(topic)) {
+        found = std::find_if(topics_.begin(), topics_.end(), [&](const auto& entry) {
+          return extensions->log_id == LogId::from_topic(entry.first);
+        });
+      }
     }
     if (found == topics_.end()) continue;  // not open: its replay brings it when it is
     const Source& from = id == arrived.id() ? source : Source{FromLocalStore{}};

@@ -63,6 +63,23 @@ Result<bool> SqliteTx::orderer_awaited(const Hash& dependency) {
   return statement->step();
 }
 
+Result<bool> SqliteTx::orderer_any_pending() {
+  P2PANDA_TRY(statement, db_.prepare("SELECT 1 FROM orderer_pending LIMIT 1"));
+  return statement->step();
+}
+
+Result<std::vector<Hash>> SqliteTx::orderer_dependencies() {
+  P2PANDA_TRY(statement, db_.prepare("SELECT DISTINCT dependency FROM orderer_pending"));
+  std::vector<Hash> dependencies;
+  while (true) {
+    P2PANDA_TRY(row, statement->step());
+    if (!row) break;
+    P2PANDA_TRY(dependency, Hash::from_bytes(statement->column_blob(0)));
+    dependencies.push_back(dependency);
+  }
+  return dependencies;
+}
+
 Result<void> SqliteTx::orderer_mark_ready(const Hash& id) {
   P2PANDA_TRY(statement, db_.prepare("INSERT OR IGNORE INTO orderer_ready (id) VALUES (?)"));
   statement->bind(1, id.bytes());

@@ -31,6 +31,8 @@ class SqliteTx final : public StoreWriter {
   Result<std::uint64_t> orderer_pending_count() override;
   Result<std::vector<Hash>> orderer_waiting_for(const Hash& id) override;
   Result<bool> orderer_awaited(const Hash& dependency) override;
+  Result<bool> orderer_any_pending() override;
+  Result<std::vector<Hash>> orderer_dependencies() override;
   Result<std::optional<NodeRecord>> node(const NodeId& node_id) override;
   Result<std::vector<NodeRecord>> all_nodes() override;
   Result<std::vector<NodeRecord>> nodes_for_topic(const Topic& topic) override;

@@ -72,6 +72,8 @@ class StoreReader {
   virtual Result<std::uint64_t> orderer_pending_count() = 0;  // distinct held-back operations
   virtual Result<std::vector<Hash>> orderer_waiting_for(const Hash& id) = 0;
   virtual Result<bool> orderer_awaited(const Hash& dependency) = 0;  // something waits for it
+  virtual Result<bool> orderer_any_pending() = 0;                     // cheap, unlike the count
+  virtual Result<std::vector<Hash>> orderer_dependencies() = 0;  // what the held-back wait for
 
   // Address book.
   virtual Result<std::optional<NodeRecord>> node(const NodeId& node_id) = 0;

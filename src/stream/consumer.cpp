@@ -48,29 +48,26 @@ Result<std::size_t> Consumer::start(const StartFrom& from, Micros) {
 Result<std::size_t> Consumer::queue_replay(const LogRanges& ranges,
                                            std::optional<Timestamp> since) {
   std::vector<Operation> replay;
-  // Held back by the causal orderer (in this session or one where the topic was causal): it is
-  // delivered when released. Checked per entry only while anything is held back at all.
-  P2PANDA_TRY(held_back, store_.query([](store::StoreReader& reader) {
-    return reader.orderer_pending_count();
-  }));
-  for (const auto& [author, logs] : ranges) {
-    for (const auto& [log, range] : logs) {
-      const PublicKey who = author;
-      const LogId which = log;
-      const LogRange span = range;
-      P2PANDA_CHECK(store_.query([&](store::StoreReader& reader) -> Result<void> {
-        P2PANDA_TRY(entries, reader.log_entries(who, which, span.after, span.until));
+  // One read transaction: what is held back and what is stored must agree, or an operation
+  // released in between could come before a dependency.
+  P2PANDA_CHECK(store_.query([&](store::StoreReader& reader) -> Result<void> {
+    // Held back by the causal orderer (in this session or one where the topic was causal): it is
+    // delivered when released. Checked per entry only while anything is held back at all.
+    P2PANDA_TRY(held_back, reader.orderer_any_pending());
+    for (const auto& [author, logs] : ranges) {
+      for (const auto& [log, range] : logs) {
+        P2PANDA_TRY(entries, reader.log_entries(author, log, range.after, range.until));
         for (auto& entry : entries) {
-          if (held_back > 0) {
+          if (held_back) {
             P2PANDA_TRY(waiting, reader.orderer_waiting_for(entry.id()));
             if (!waiting.empty()) continue;
           }
           replay.push_back(std::move(entry));
         }
-        return {};
-      }));
+      }
     }
-  }
+    return {};
+  }));
   // Log order per author is not causal order across authors.
   if (config_.causal) replay = in_causal_order(std::move(replay));
   std::size_t queued = 0;
@@ -129,7 +126,12 @@ Result<void> Consumer::advance(const PublicKey& author, const LogId& log, SeqNum
   Cursor advanced = intended_;
   if (!advanced.advance(author, log, seq)) {
     Cursor saved = cursor_;
-    if (!saved.advance(author, log, seq)) return {};
+    if (!saved.advance(author, log, seq)) {
+      // Acked already, yet perhaps delivered again since: an operation the orderer released
+      // after later entries of its log were acked. Done with it, or it is redelivered for ever.
+      forget_acked(author, seq);
+      return {};
+    }
   }
   // Only a saved cursor counts: after a failed write the ack is not done, so the operations stay
   // in flight (and are redelivered) and a retried ack writes again instead of finding nothing to
@@ -163,7 +165,11 @@ std::optional<Consumer::PendingAck> Consumer::begin_ack(const Hash& id) {
   if (!extensions) return std::nullopt;
   Cursor advanced = intended_;
   if (!advanced.advance(operation.author(), extensions->log_id, operation.seq_num())) {
-    return std::nullopt;  // the saved cursor acks it already (nothing is begun meanwhile)
+    // The saved cursor acks it already (nothing is begun meanwhile): done with it (see advance).
+    // Copies: forget_acked erases the entry `operation` refers to.
+    const PublicKey author = operation.author();
+    forget_acked(author, SeqNum(operation.seq_num()));
+    return std::nullopt;
   }
   intended_ = advanced;
   return PendingAck{id, std::move(advanced), operation.author(), extensions->log_id,

@@ -42,13 +42,13 @@ Result<IngestResult> ingest(store::StoreWriter& writer, const Operation& operati
     return rejected(std::move(linked).error());
   }
   // What the orderer waits for: the recorded dependencies, and the log's previous entry, so that
-  // a log is never released out of its own order (absent after a prune: nothing to wait for).
+  // a log is never released out of its own order. Not for a prune: it deletes that entry.
+  const bool follows_stored =
+      !extensions.prune && latest && header.backlink && *header.backlink == latest->id();
   std::vector<Hash> waits_for;
   if (config.causal) {
     waits_for = extensions.dependencies;
-    if (latest && header.backlink && *header.backlink == latest->id()) {
-      waits_for.push_back(*header.backlink);
-    }
+    if (follows_stored) waits_for.push_back(*header.backlink);
     // Refuse before writing anything when the orderer has no room for another held-back one.
     P2PANDA_TRY(missing, missing_dependencies(writer, operation.id(), waits_for));
     if (!missing.empty()) {
@@ -69,8 +69,24 @@ Result<IngestResult> ingest(store::StoreWriter& writer, const Operation& operati
     result.outcome = Pruned{count};
   }
   if (!config.causal) {
-    // Operations held back in a session when the topic was causal may wait for this one. It will
-    // not come again, so release them now, or they would wait for ever.
+    P2PANDA_TRY(any_held, writer.orderer_any_pending());
+    if (!any_held) {  // the usual case
+      result.released.push_back(operation.id());
+      return result;
+    }
+    // The topic was causal in an earlier session, which held back the previous entry of this
+    // log: this one waits behind it, so that the log is still delivered (and acked) in order.
+    if (follows_stored) {
+      P2PANDA_TRY(waiting, writer.orderer_waiting_for(*header.backlink));
+      if (!waiting.empty()) {
+        const Hash previous = *header.backlink;
+        P2PANDA_CHECK(writer.orderer_add_pending(operation.id(), {&previous, 1}));
+        result.outcome = Pending{{previous}};
+        return result;
+      }
+    }
+    // Held back operations may wait for this one. It will not come again: release them now, or
+    // they would wait for ever.
     P2PANDA_TRY(awaited, writer.orderer_awaited(operation.id()));
     if (!awaited) {
       result.released.push_back(operation.id());

@@ -58,4 +58,21 @@ Result<OrderResult> order(store::StoreWriter& writer, const Hash& id,
   return result;
 }
 
+Result<std::size_t> release_settled(store::StoreWriter& writer, const OrdererConfig& config) {
+  P2PANDA_TRY(any_held, writer.orderer_any_pending());
+  if (!any_held) return std::size_t{0};
+  P2PANDA_TRY(dependencies, writer.orderer_dependencies());
+  std::size_t released = 0;
+  for (const Hash& dependency : dependencies) {
+    P2PANDA_TRY(ready, writer.orderer_is_ready(dependency));
+    P2PANDA_TRY(stored, writer.has_operation(dependency));
+    if (ready || !stored) continue;  // released ones resolve their waiters as they are released
+    P2PANDA_TRY(waiting, writer.orderer_waiting_for(dependency));
+    if (!waiting.empty()) continue;  // held back itself
+    P2PANDA_TRY(ordered, order(writer, dependency, {}, config));
+    released += ordered.released.size() - 1;  // not the dependency: it was delivered back then
+  }
+  return released;
+}
+
 }  // namespace p2panda::stream

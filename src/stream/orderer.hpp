@@ -34,4 +34,10 @@ Result<std::vector<Hash>> missing_dependencies(store::StoreReader& reader, const
 Result<OrderResult> order(store::StoreWriter& writer, const Hash& id,
                           std::span<const Hash> dependencies, const OrdererConfig& config);
 
+// Releases what waits only for operations that count as released now but never went through the
+// orderer (stored while the topic was not causal, by this or an older version). Run at start,
+// before any stream opens: the released ones reach subscribers through replay. Returns how many
+// were released. Errors: Store*.
+Result<std::size_t> release_settled(store::StoreWriter& writer, const OrdererConfig& config);
+
 }  // namespace p2panda::stream

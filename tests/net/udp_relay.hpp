@@ -30,10 +30,12 @@ class UdpRelay {
   // Where the client dials.
   SocketAddress address() const { return front_.local_endpoint(); }
   void drop_everything() { dropping_ = true; }
-  // Drops each datagram, in either direction, with this probability. Call before traffic flows.
+  // Drops each datagram, in either direction, with this probability, from the relay's thread.
   void set_loss(double probability, std::uint32_t seed) {
-    loss_ = probability;
-    random_.seed(seed);
+    asio::post(io_, [this, probability, seed] {
+      random_.seed(seed);
+      loss_ = probability;
+    });
   }
   std::uint64_t dropped() const { return dropped_; }
 

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/try.hpp"
 #include "node_fixture.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace p2panda::test {
 namespace {
@@ -281,6 +283,89 @@ TEST(NodeCausal, AnOperationReleasedByAnotherTopicGoesToItsOwnTopic) {
     EXPECT_FALSE(std::holds_alternative<Processed<std::string>>(**next))
         << "the second topic's operation reached the first topic";
   }
+}
+
+// A prune deletes the entries below it, its backlink included: in a causal topic it must not
+// wait for that entry (here stored by the fast lane before the topic became causal).
+TEST(NodeCausal, APruneIsReleasedThoughItDeletesWhatItFollows) {
+  Nodes nodes(Net::Sim);
+  auto& node = nodes.add();
+  auto topic = Topic::random();
+  auto plain = node.stream_blocking<std::string>(topic);
+  ASSERT_TRUE(plain);
+  ASSERT_TRUE(plain->publisher.publish_blocking("a"));
+  ASSERT_TRUE(plain->publisher.publish_blocking("b"));
+  auto causal = node.stream_blocking<std::string>(topic, causal_options());  // causal from now
+  ASSERT_TRUE(causal);
+  EXPECT_EQ(replayed(causal->subscription), (std::vector<std::string>{"a", "b"}));
+  ASSERT_TRUE(run_async(causal->publisher.prune(std::string("c"))));
+  EXPECT_EQ(messages(causal->subscription, 1), (std::vector<std::string>{"c"}));
+}
+
+// An entry that arrives while the topic is not causal, behind an entry of its log that a causal
+// session held back, waits behind it: the log is still delivered, and acked, in order.
+TEST(NodeCausal, ALogStaysInOrderInASessionWithoutCausal) {
+  const std::string database = testing::TempDir() + "causal_log_order_" +
+                               std::to_string(::getpid()) + ".db";
+  std::filesystem::remove(database);
+  auto topic = Topic::random();
+  auto author = PrivateKey::generate();
+  auto m = first_of(PrivateKey::generate(), topic, "m", {});
+  auto w0 = first_of(author, topic, "w0", {m.id()});
+  auto w1 = create_node_operation(author, {.topic = topic, .seq_num = SeqNum(1),
+                                           .backlink = w0.id(), .timestamp = Timestamp::now(),
+                                           .body = Body(Codec<std::string>::encode("w1"))});
+  {
+    auto node = spawn_on(database);
+    ASSERT_TRUE(node) << node.error().to_string();
+    auto stream = node->stream_blocking<std::string>(topic, causal_options());
+    ASSERT_TRUE(stream);
+    ASSERT_TRUE(run_async(stream->publisher.import({w0})));  // held back: m is missing
+    node->shutdown();
+  }
+  auto node = spawn_on(database);
+  ASSERT_TRUE(node) << node.error().to_string();
+  auto stream = node->stream_blocking<std::string>(topic);  // not causal
+  ASSERT_TRUE(stream);
+  ASSERT_TRUE(run_async(stream->publisher.import({w1})));
+  ASSERT_TRUE(run_async(stream->publisher.import({m})));
+  EXPECT_EQ(messages(stream->subscription, 3), (std::vector<std::string>{"m", "w0", "w1"}));
+  node->shutdown();
+  std::filesystem::remove(database);
+}
+
+// A database where an operation waits for one stored without the orderer, and nothing will ever
+// bring that one again (written by an older version, which did not count it as released): the
+// node releases such waiters when it starts, and the replay brings them in order.
+TEST(NodeCausal, WaitersForWhatIsStoredAlreadyAreReleasedAtStart) {
+  const std::string database = testing::TempDir() + "causal_settled_" +
+                               std::to_string(::getpid()) + ".db";
+  std::filesystem::remove(database);
+  auto topic = Topic::random();
+  auto d = first_of(PrivateKey::generate(), topic, "d", {});
+  auto x = first_of(PrivateKey::generate(), topic, "x", {d.id()});
+  {
+    auto store = store::SqliteStore::open({.url = "sqlite:" + database});
+    ASSERT_TRUE(store) << store.error().to_string();
+    auto written = (*store)->write([&](store::StoreWriter& writer) -> Result<void> {
+      for (const Operation* operation : {&d, &x}) {
+        const LogId log = LogId::from_topic(topic);
+        P2PANDA_TRY(inserted, writer.insert_operation(*operation, log));
+        (void)inserted;
+        P2PANDA_CHECK(writer.associate(topic, operation->author(), log));
+      }
+      const Hash dependency = d.id();
+      return writer.orderer_add_pending(x.id(), {&dependency, 1});
+    });
+    ASSERT_TRUE(written) << written.error().to_string();
+  }
+  auto node = spawn_on(database);
+  ASSERT_TRUE(node) << node.error().to_string();
+  auto stream = node->stream_blocking<std::string>(topic, causal_options());
+  ASSERT_TRUE(stream);
+  EXPECT_EQ(replayed(stream->subscription), (std::vector<std::string>{"d", "x"}));
+  node->shutdown();
+  std::filesystem::remove(database);
 }
 
 }  // namespace

@@ -99,6 +99,31 @@ TEST_F(ConsumerTest, RedeliversAfterAckWaitAndGivesUpAtMaxDeliver) {
   EXPECT_EQ(exhausted[0].id(), first.id());
 }
 
+// The causal orderer can release an entry after later entries of its log were acked (it was held
+// back in an earlier session). Acking it then changes no cursor, but must end its redeliveries,
+// whichever way it is acked.
+TEST_F(ConsumerTest, AckingAnOperationTheCursorCoversAlreadyEndsItsRedelivery) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  Consumer consumer(*store_, topic_, {.ack_policy = AckPolicy::Explicit, .ack_wait = 1'000});
+  ASSERT_OK(consumer.start(FromFrontier{}, 0));
+  const Operation first = publish(alice), second = publish(alice);
+  ASSERT_OK(consumer.offer(second, 0));
+  ASSERT_EQ(drain(consumer).size(), 1u);
+  ASSERT_OK(consumer.ack(second.id()));  // the cursor now covers `first` too
+  ASSERT_OK(consumer.offer(first, 0));   // released late
+  ASSERT_EQ(drain(consumer).size(), 1u);
+  EXPECT_EQ(consumer.in_flight(), 1u);
+  ASSERT_OK(consumer.ack(first.id()));
+  EXPECT_EQ(consumer.in_flight(), 0u);
+  consumer.handle_timeout(5'000);
+  EXPECT_TRUE(drain(consumer, 5'000).empty()) << "redelivered after its ack";
+
+  ASSERT_OK(consumer.offer(first, 0));  // the two-step ack, as TopicStream does it
+  ASSERT_EQ(drain(consumer).size(), 1u);
+  EXPECT_FALSE(consumer.begin_ack(first.id()));
+  EXPECT_EQ(consumer.in_flight(), 0u);
+}
+
 TEST_F(ConsumerTest, NakRedeliversAtOnceAndFlowControlCapsInFlight) {
   LogWriter alice(PrivateKey::generate(), topic_);
   Consumer consumer(*store_, topic_, {.ack_policy = AckPolicy::Explicit, .max_ack_pending = 2});
