@@ -118,7 +118,10 @@ void ConnectionImpl::send_close(const ngtcp2_connection_close_error& ccerr) {
   ngtcp2_pkt_info info{};
   auto n = ngtcp2_conn_write_connection_close(conn_, &ps.path, &info, packet, sizeof packet, &ccerr,
                                               now_ns());
-  if (n > 0) socket_->send(remote_, ByteSpan(packet, static_cast<std::size_t>(n)));
+  if (n <= 0) return;
+  close_packet_.assign(packet, packet + n);
+  closing_period_ = std::chrono::nanoseconds(3 * ngtcp2_conn_get_pto(conn_));
+  socket_->send(remote_, ByteSpan(close_packet_));
 }
 
 void ConnectionImpl::close(std::uint64_t code, std::string_view reason) {

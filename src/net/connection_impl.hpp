@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 
 #include <map>
 #include <memory>
@@ -103,6 +104,10 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   // that callers who shared its handshake move on to the winner instead of failing.
   void supersede();
   bool superseded() const { return superseded_; }
+  // The CONNECTION_CLOSE we sent (empty if none) and how long to keep answering the peer's
+  // packets with it (three PTOs, RFC 9000 10.2.1): EndpointImpl's closing period.
+  const Bytes& close_packet() const { return close_packet_; }
+  std::chrono::nanoseconds closing_period() const { return closing_period_; }
 
   // Streams. open_stream returns nullptr while the peer's stream limit is reached.
   Result<std::shared_ptr<StreamState>> open_stream(bool bidi);
@@ -165,6 +170,8 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
 
   bool handshake_done_ = false;
   bool superseded_ = false;
+  Bytes close_packet_;
+  std::chrono::nanoseconds closing_period_{0};
   PublicKey remote_id_;
   Bytes alpn_;
   std::uint64_t serial_ = next_serial();

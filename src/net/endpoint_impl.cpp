@@ -68,6 +68,7 @@ void EndpointImpl::stop() {
     // address would not be dialled again until then.
     for (auto& connection : all) connection->shut_down();
     connections_.clear();
+    closing_.clear();  // the sockets close now
     live_.clear();
     *live_count_ = 0;
     touched_.clear();
@@ -84,6 +85,7 @@ void EndpointImpl::terminate_all(const CloseInfo& info) {
   for (auto& [key, connection] : live_) all.push_back(connection);
   for (auto& connection : all) connection->terminate(info);
   connections_.clear();
+  closing_.clear();
   live_.clear();
   *live_count_ = 0;
   touched_.clear();
@@ -160,8 +162,35 @@ void EndpointImpl::unregister_cid(const Bytes& cid) { connections_.erase(cid); }
 
 void EndpointImpl::remove(ConnectionImpl& connection) {
   for (const auto& cid : connection.source_ids()) connections_.erase(cid);
+  if (!connection.close_packet().empty()) enter_closing(connection);
   live_.erase(&connection);
   *live_count_ = live_.size();
+}
+
+void EndpointImpl::enter_closing(const ConnectionImpl& connection) {
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(closing_, [now](const auto& entry) { return entry.second->until <= now; });
+  // At least a second: on loopback three PTOs are a few milliseconds, shorter than the wait
+  // before the peer's next packet.
+  const auto period = std::max<std::chrono::nanoseconds>(connection.closing_period(),
+                                                         std::chrono::seconds(1));
+  auto closing = std::make_shared<Closing>(Closing{connection.close_packet(), connection.socket(),
+                                                   connection.remote_address(), now + period});
+  for (const auto& cid : connection.source_ids()) closing_[cid] = closing;
+}
+
+bool EndpointImpl::answer_closing(const Bytes& cid) {
+  auto found = closing_.find(cid);
+  if (found == closing_.end()) return false;
+  Closing& closing = *found->second;
+  if (closing.until <= std::chrono::steady_clock::now()) {
+    closing_.erase(found);
+    return false;
+  }
+  // 1st, 2nd, 4th, 8th... packet: enough for a lost close, never an amplifier.
+  const std::uint64_t count = ++closing.received;
+  if ((count & (count - 1)) == 0) closing.socket->send(closing.remote, ByteSpan(closing.packet));
+  return true;
 }
 
 void EndpointImpl::on_datagram(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram) {
@@ -178,9 +207,10 @@ void EndpointImpl::on_datagram(UdpSocket& socket, const SocketAddress& from, Byt
     return;
   }
   if (rv != 0) return;  // not a QUIC packet we can parse
-  auto it = connections_.find(Bytes(vc.dcid, vc.dcid + vc.dcidlen));
+  Bytes cid(vc.dcid, vc.dcid + vc.dcidlen);
+  auto it = connections_.find(cid);
   if (it == connections_.end()) {
-    accept(socket, from, datagram);
+    if (!answer_closing(cid)) accept(socket, from, datagram);
     return;
   }
   auto connection = it->second;

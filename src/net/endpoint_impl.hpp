@@ -78,6 +78,11 @@ class EndpointImpl {
   void on_datagram(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram);
   void accept(UdpSocket& socket, const SocketAddress& from, ByteSpan datagram);
   void flush_touched();
+  // Closing period: remembers a connection we closed by its ids, and answers the peer's packets
+  // for it with our CONNECTION_CLOSE again (it may have been lost), at most once per doubling of
+  // their count. answer_closing says whether `cid` was one.
+  void enter_closing(const ConnectionImpl& connection);
+  bool answer_closing(const Bytes& cid);
   // An ICMP "port unreachable" for a datagram to `to`: our dials to it still in their handshake
   // fail now (Errc::Unreachable) instead of at the handshake timeout. Established connections
   // are left alone: a forged ICMP message must not be able to end them.
@@ -111,6 +116,14 @@ class EndpointImpl {
   std::unique_ptr<UdpSocket> v6_;
   std::map<Bytes, std::shared_ptr<ConnectionImpl>> connections_;  // by our connection ids
   std::vector<std::shared_ptr<ConnectionImpl>> touched_;           // read in this batch
+  struct Closing {
+    Bytes packet;
+    UdpSocket* socket;
+    SocketAddress remote;
+    std::chrono::steady_clock::time_point until;
+    std::uint64_t received = 0;
+  };
+  std::map<Bytes, std::shared_ptr<Closing>> closing_;  // by the closed connections' ids
   // Every live connection, handshaking ones included (terminate() removes it). Iterated only to
   // find or count connections, never in an order that reaches the wire.
   std::map<const ConnectionImpl*, std::shared_ptr<ConnectionImpl>> live_;

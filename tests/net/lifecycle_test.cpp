@@ -139,6 +139,52 @@ TEST(Lifecycle, PeerCloseFailsPendingOperationsWithConnectionClosed) {
       << read->error().message();
 }
 
+// Closing period (RFC 9000 10.2.1): the server's CONNECTION_CLOSE is lost; the client's next
+// packets get it again, so the client learns of the close now, not at its idle timeout (20 s).
+TEST(Lifecycle, ALostCloseIsSentAgainWhenThePeerSpeaks) {
+  TransportConfig transport;
+  transport.idle_timeout = 20s;
+  auto server = make_endpoint(transport);
+  auto client = make_endpoint(transport);
+  UdpRelay relay(server.local_address());
+  server.register_protocol(alpn_of("test/close"), [&](Connection connection) -> Awaitable<void> {
+    auto stream = co_await connection.accept_bi();
+    if (!stream) co_return;
+    std::uint8_t buffer[16];
+    (void)co_await stream->read_some(buffer);
+    relay.drop_from_server(true);  // the close below never arrives
+    connection.close(7, "bye");
+  });
+  std::optional<Connection> connection;
+  std::optional<Stream> stream;
+  auto opened = run_on(client.executor(), [&]() -> Awaitable<Result<void>> {
+    auto connected =
+        co_await client.connect(relay.address(), server.node_id(), alpn_of("test/close"));
+    if (!connected) co_return Unexpected{connected.error()};
+    connection = *connected;
+    auto bi = co_await connection->open_bi();
+    if (!bi) co_return Unexpected{bi.error()};
+    stream = *bi;
+    co_return co_await stream->write(as_bytes("hi"));
+  }());
+  ASSERT_TRUE(opened.has_value() && opened->has_value());
+  ASSERT_TRUE(eventually([&] { return relay.dropped() > 0; }));
+  relay.drop_from_server(false);
+
+  auto read = run_on(client.executor(), [&]() -> Awaitable<Result<std::size_t>> {
+    (void)co_await stream->write(as_bytes("more"));  // reaches the closed connection
+    std::uint8_t buffer[16];
+    co_return co_await stream->read_some(buffer);
+  }(), 5s);
+  ASSERT_TRUE(read.has_value()) << "the client did not learn of the close";
+  ASSERT_FALSE(read->has_value());
+  EXPECT_EQ(read->error().code(), Errc::ConnectionClosed) << read->error().to_string();
+  EXPECT_NE(read->error().message().find("code 7 (bye)"), std::string::npos)
+      << read->error().message();
+  stream.reset();
+  connection.reset();
+}
+
 // Both sides allow 400 ms of silence. Waits on closed() with a deadline of about four idle
 // timeouts: with keep-alive it must not complete, without it must.
 Awaitable<std::optional<CloseInfo>> closed_within(Connection connection,

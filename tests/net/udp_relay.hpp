@@ -30,6 +30,9 @@ class UdpRelay {
   // Where the client dials.
   SocketAddress address() const { return front_.local_endpoint(); }
   void drop_everything() { dropping_ = true; }
+  // Drops what the server sends until switched off again (a lost reply); the client's datagrams
+  // still go through.
+  void drop_from_server(bool on) { dropping_from_server_ = on; }
   // Drops each datagram, in either direction, with this probability, from the relay's thread.
   void set_loss(double probability, std::uint32_t seed) {
     asio::post(io_, [this, probability, seed] {
@@ -53,7 +56,9 @@ class UdpRelay {
     back_.async_receive_from(asio::buffer(back_buffer_), server_from_,
                              [this](std::error_code ec, std::size_t n) {
                                if (ec) return;
-                               if (!drop() && client_) {
+                               if (dropping_from_server_) {
+                                 ++dropped_;
+                               } else if (!drop() && client_) {
                                  forward(front_, *client_, back_buffer_, n);
                                }
                                receive_back();
@@ -80,6 +85,7 @@ class UdpRelay {
   SocketAddress server_from_;
   std::optional<SocketAddress> client_;
   std::atomic<bool> dropping_{false};
+  std::atomic<bool> dropping_from_server_{false};
   std::atomic<double> loss_{0};
   std::mt19937 random_;
   std::atomic<std::uint64_t> dropped_{0};
