@@ -225,11 +225,27 @@ void Consumer::handle_timeout(Micros now) {
     }
     it = in_flight_.erase(it);
   }
-  // Redeliveries go first, oldest seq first within each log.
-  std::sort(redeliver.begin(), redeliver.end(), [](const Queued& a, const Queued& b) {
-    return a.operation.seq_num() > b.operation.seq_num();
+  // Redeliveries go first, oldest seq first within each log; on a causal topic dependencies
+  // first across authors too.
+  std::stable_sort(redeliver.begin(), redeliver.end(), [](const Queued& a, const Queued& b) {
+    return a.operation.seq_num() < b.operation.seq_num();
   });
-  for (auto& item : redeliver) queue_.push_front(std::move(item));
+  if (config_.causal && redeliver.size() > 1) {
+    std::map<Hash, std::uint32_t> attempts;
+    std::vector<Operation> operations;
+    for (auto& item : redeliver) {
+      attempts.emplace(item.operation.id(), item.attempts);
+      operations.push_back(std::move(item.operation));
+    }
+    redeliver.clear();
+    for (auto& operation : in_causal_order(std::move(operations))) {
+      const std::uint32_t tried = attempts[operation.id()];
+      redeliver.push_back(Queued{std::move(operation), tried});
+    }
+  }
+  for (auto it = redeliver.rbegin(); it != redeliver.rend(); ++it) {
+    queue_.push_front(std::move(*it));
+  }
 }
 
 std::optional<Micros> Consumer::next_deadline() const {

@@ -124,6 +124,27 @@ TEST_F(ConsumerTest, AckingAnOperationTheCursorCoversAlreadyEndsItsRedelivery) {
   EXPECT_EQ(consumer.in_flight(), 0u);
 }
 
+// Redeliveries after the ack wait keep causal order on a causal topic: b0 depends on a1, so it
+// comes after it although its seq is lower.
+TEST_F(ConsumerTest, RedeliveriesKeepCausalOrder) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  LogWriter bob(PrivateKey::generate(), topic_);
+  Consumer consumer(*store_, topic_,
+                    {.ack_policy = AckPolicy::Explicit, .ack_wait = 1'000, .causal = true});
+  ASSERT_OK(consumer.start(FromFrontier{}, 0));
+  const Operation a0 = publish(alice), a1 = publish(alice);
+  const Operation b0 = bob.next(Body(Bytes{2}), false, std::vector<Hash>{a1.id()});
+  for (const Operation* operation : {&a0, &a1, &b0}) ASSERT_OK(consumer.offer(*operation, 0));
+  ASSERT_EQ(drain(consumer).size(), 3u);
+  consumer.handle_timeout(1'000);
+  auto again = drain(consumer, 1'000);
+  ASSERT_EQ(again.size(), 3u);
+  EXPECT_EQ(again[0].operation.id(), a0.id());
+  EXPECT_EQ(again[1].operation.id(), a1.id());
+  EXPECT_EQ(again[2].operation.id(), b0.id());
+  EXPECT_EQ(again[2].attempt, 2u);
+}
+
 TEST_F(ConsumerTest, NakRedeliversAtOnceAndFlowControlCapsInFlight) {
   LogWriter alice(PrivateKey::generate(), topic_);
   Consumer consumer(*store_, topic_, {.ack_policy = AckPolicy::Explicit, .max_ack_pending = 2});
