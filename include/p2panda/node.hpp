@@ -148,8 +148,9 @@ struct DiscoveryMetrics {
   // Bound to a wildcard address: how often the interfaces' addresses changed and the node
   // signed and announced its new ones (mDNS, topic discovery, gossip).
   std::uint64_t address_changes = 0;
-  // How often mDNS joined one of its interfaces again because it had been removed and created
-  // anew (a USB adapter plugged in again, a VPN reconnecting), and announced the node there.
+  // How often mDNS found interfaces of its own removed and created anew (a USB adapter plugged
+  // in again, a VPN reconnecting), joined them again and announced the node there (one count
+  // per change, however many interfaces it concerned).
   std::uint64_t mdns_rejoins = 0;
 };
 

@@ -101,6 +101,8 @@ struct EndpointStats {
   std::uint64_t connections_replaced = 0;  // a peer's oldest accepted one, closed for its newest
   std::uint64_t retries_sent = 0;
   std::uint64_t version_negotiations_sent = 0;
+  std::size_t closing_ids = 0;           // ids of closed connections in their closing period
+  std::uint64_t closes_resent = 0;       // CONNECTION_CLOSE sent again in a closing period
 };
 
 // How a connection ended.

@@ -168,12 +168,16 @@ void EndpointImpl::remove(ConnectionImpl& connection) {
 }
 
 void EndpointImpl::enter_closing(const ConnectionImpl& connection) {
+  // RFC 9000 10.2: a server that never completed the handshake has no state to close. Anyone
+  // can make us close one (a bad Initial, from a spoofed address too), so it must cost nothing.
+  if (connection.is_server_side() && !connection.handshake_done()) return;
   const auto now = std::chrono::steady_clock::now();
   std::erase_if(closing_, [now](const auto& entry) { return entry.second->until <= now; });
-  // At least a second: on loopback three PTOs are a few milliseconds, shorter than the wait
-  // before the peer's next packet.
-  const auto period = std::max<std::chrono::nanoseconds>(connection.closing_period(),
-                                                         std::chrono::seconds(1));
+  if (closing_.size() >= kMaxClosingIds) return;  // a bound whatever peers do
+  // At least 2 s: on loopback three PTOs are a few milliseconds, shorter than the wait before
+  // the peer's next packet. At most 10 s: a peer's max_ack_delay could stretch a PTO to 16 s.
+  const auto period = std::clamp<std::chrono::nanoseconds>(
+      connection.closing_period(), std::chrono::seconds(2), std::chrono::seconds(10));
   auto closing = std::make_shared<Closing>(Closing{connection.close_packet(), connection.socket(),
                                                    connection.remote_address(), now + period});
   for (const auto& cid : connection.source_ids()) closing_[cid] = closing;
@@ -189,7 +193,10 @@ bool EndpointImpl::answer_closing(const Bytes& cid) {
   }
   // 1st, 2nd, 4th, 8th... packet: enough for a lost close, never an amplifier.
   const std::uint64_t count = ++closing.received;
-  if ((count & (count - 1)) == 0) closing.socket->send(closing.remote, ByteSpan(closing.packet));
+  if ((count & (count - 1)) == 0) {
+    closing.socket->send(closing.remote, ByteSpan(closing.packet));
+    ++stats_.closes_resent;
+  }
   return true;
 }
 
@@ -383,6 +390,7 @@ EndpointStats EndpointImpl::stats_here() const {
   EndpointStats stats = stats_;
   stats.open_connections = live_.size();
   stats.connection_ids = connections_.size();
+  stats.closing_ids = closing_.size();
   for (const UdpSocket* socket : {v4_.get(), v6_.get()}) {
     if (socket == nullptr) continue;
     stats.packets_sent += socket->stats().datagrams_sent;

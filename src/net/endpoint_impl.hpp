@@ -124,6 +124,7 @@ class EndpointImpl {
     std::uint64_t received = 0;
   };
   std::map<Bytes, std::shared_ptr<Closing>> closing_;  // by the closed connections' ids
+  static constexpr std::size_t kMaxClosingIds = 8192;
   // Every live connection, handshaking ones included (terminate() removes it). Iterated only to
   // find or count connections, never in an order that reaches the wire.
   std::map<const ConnectionImpl*, std::shared_ptr<ConnectionImpl>> live_;

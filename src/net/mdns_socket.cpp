@@ -79,7 +79,9 @@ bool MdnsSocket::refresh() {
   for (std::size_t i = 0; i < names_.size(); ++i) {
     const int now = static_cast<int>(::if_nametoindex(names_[i].c_str()));
     if (now == interfaces_[i]) continue;
-    if (interfaces_[i] != 0) {  // normally gone with its interface; dropped in case it is not
+    if (interfaces_[i] != 0) {
+      // Required: the kernel keeps the socket's record of the old membership until it is
+      // dropped, and a socket may hold only 20 (igmp_max_memberships); adds fail after that.
       const auto old = membership(interfaces_[i]);
       (void)::setsockopt(fd, IPPROTO_IP, IP_DROP_MEMBERSHIP, &old, sizeof(old));
     }

@@ -38,7 +38,7 @@ struct DiscoveryCounters {
   std::atomic<std::uint64_t> infos_learnt{0};
   std::atomic<std::uint64_t> infos_refused{0};
   std::atomic<std::uint64_t> address_changes{0};  // new own transport infos signed after start
-  std::atomic<std::uint64_t> mdns_rejoins{0};  // mDNS interfaces joined again after re-creation
+  std::atomic<std::uint64_t> mdns_rejoins{0};  // refreshes that joined a re-created interface
 };
 
 class DiscoveryManager {
