@@ -7,21 +7,10 @@
 #include <p2panda/extensions.hpp>
 
 namespace p2panda::stream {
-namespace {
-
-struct HashKey {
-  std::size_t operator()(const Hash& hash) const {
-    std::size_t value = 0;  // BLAKE3 output: any 8 bytes are as good as a hash of them
-    for (std::size_t i = 0; i < sizeof(value); ++i) value = (value << 8) | hash.bytes()[i];
-    return value;
-  }
-};
-
-}  // namespace
 
 std::vector<Operation> in_causal_order(std::vector<Operation> operations) {
   const std::size_t n = operations.size();
-  std::unordered_map<Hash, std::size_t, HashKey> index;
+  std::unordered_map<Hash, std::size_t> index;
   index.reserve(n);
   for (std::size_t i = 0; i < n; ++i) index.emplace(operations[i].id(), i);
 
