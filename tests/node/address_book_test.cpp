@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../store/store_fixture.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace p2panda::node {
@@ -44,8 +45,8 @@ TEST_F(AddressBookTest, NewerSignedInfoWinsOlderAndForgedAreRefused) {
 }
 
 TEST_F(AddressBookTest, ItPersistsAcrossReopening) {
-  const auto path = testing::TempDir() + "address_book_" + std::to_string(::getpid()) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  test::TempDir dir;  // removed with everything in it, the WAL and its index too, whatever happens
+  const auto path = dir.file("address_book.db");
   auto info = discovery::sign_transport_info(key_, {10, 0}, {to_ip_port(local(7))});
   {
     auto file = store::SqliteStore::open({.url = path});
@@ -62,9 +63,6 @@ TEST_F(AddressBookTest, ItPersistsAcrossReopening) {
     ASSERT_TRUE(held && *held);
     EXPECT_EQ(**held, info);
   }
-  // Once the store is gone: SQLite deletes the WAL and its index when the last connection
-  // closes, but not for a database file already unlinked (they stayed behind in the temp dir).
-  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
 }
 
 TEST_F(AddressBookTest, FailedLastAttemptMakesANodeStaleButNeverABootstrapNode) {

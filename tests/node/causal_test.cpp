@@ -1,11 +1,9 @@
 // Causal multi-writer streams: three writers build a chain a -> b -> c (each publishes after
 // seeing the previous one, so each depends on it), and a fourth node that joins later must never
 // see an operation before its dependencies, whatever order the network hands them over in.
-#include <unistd.h>
-
 #include <algorithm>
-#include <filesystem>
 
+#include "../store/store_fixture.hpp"
 #include "core/try.hpp"
 #include "node_fixture.hpp"
 #include "store/sqlite_store.hpp"
@@ -135,9 +133,8 @@ std::vector<std::string> replayed(Subscription<std::string>& subscription) {
 // What a restart replays must keep the causal order too: dependencies first, across authors, and
 // nothing that still waits for a dependency.
 TEST(NodeCausal, ReplayAfterARestartKeepsCausalOrderAndHoldsBackWhatWaits) {
-  const std::string database = testing::TempDir() + "causal_replay_" +
-                               std::to_string(::getpid()) + ".db";
-  std::filesystem::remove(database);
+  TempDir dir;
+  const std::string database = dir.file("causal_replay.db");
   auto keys = keys_sorted_descending(4);  // replay walks authors in ascending order: 3, 2, 1, 0
   auto topic = Topic::random();
   // x (by 0) <- y (by 1) <- z (by 2); w (by 3) waits for m, by a fifth author, which comes later.
@@ -167,15 +164,13 @@ TEST(NodeCausal, ReplayAfterARestartKeepsCausalOrderAndHoldsBackWhatWaits) {
   ASSERT_TRUE(ended) << ended.error().to_string();
   EXPECT_EQ(messages(stream->subscription, 2), (std::vector<std::string>{"m", "w"}));
   node->shutdown();
-  std::filesystem::remove(database);
 }
 
 // A topic used without `causal` first, then with it: what came in before counts as released, so
 // an operation depending on it is delivered rather than held back for ever.
 TEST(NodeCausal, OperationsFromBeforeATopicWasCausalCountAsReleased) {
-  const std::string database = testing::TempDir() + "causal_later_" +
-                               std::to_string(::getpid()) + ".db";
-  std::filesystem::remove(database);
+  TempDir dir;
+  const std::string database = dir.file("causal_later.db");
   auto topic = Topic::random();
   auto other = PrivateKey::generate();
   auto q = first_of(other, topic, "q", {});
@@ -205,7 +200,6 @@ TEST(NodeCausal, OperationsFromBeforeATopicWasCausalCountAsReleased) {
   std::sort(seen.begin(), seen.end());
   EXPECT_EQ(seen, (std::vector<std::string>{"p", "q", "r"}));
   node->shutdown();
-  std::filesystem::remove(database);
 }
 
 // An entry whose own dependencies are there still waits for the earlier entry of its log.
@@ -233,9 +227,8 @@ TEST(NodeCausal, ALogIsNeverReleasedOutOfItsOwnOrder) {
 // The other way round: held back while the topic was causal, its dependency arrives in a session
 // that opens the topic without `causal`. It is released then, or it would wait for ever.
 TEST(NodeCausal, WhatWasHeldBackIsReleasedWhenItsDependencyArrivesLater) {
-  const std::string database = testing::TempDir() + "causal_then_not_" +
-                               std::to_string(::getpid()) + ".db";
-  std::filesystem::remove(database);
+  TempDir dir;
+  const std::string database = dir.file("causal_then_not.db");
   auto topic = Topic::random();
   auto m = first_of(PrivateKey::generate(), topic, "m", {});
   auto w = first_of(PrivateKey::generate(), topic, "w", {m.id()});
@@ -254,7 +247,6 @@ TEST(NodeCausal, WhatWasHeldBackIsReleasedWhenItsDependencyArrivesLater) {
   ASSERT_TRUE(run_async(stream->publisher.import({m})));
   EXPECT_EQ(messages(stream->subscription, 2), (std::vector<std::string>{"m", "w"}));
   node->shutdown();
-  std::filesystem::remove(database);
 }
 
 // A dependency may name an operation of another topic. What it held back is delivered to its own
@@ -305,9 +297,8 @@ TEST(NodeCausal, APruneIsReleasedThoughItDeletesWhatItFollows) {
 // An entry that arrives while the topic is not causal, behind an entry of its log that a causal
 // session held back, waits behind it: the log is still delivered, and acked, in order.
 TEST(NodeCausal, ALogStaysInOrderInASessionWithoutCausal) {
-  const std::string database = testing::TempDir() + "causal_log_order_" +
-                               std::to_string(::getpid()) + ".db";
-  std::filesystem::remove(database);
+  TempDir dir;
+  const std::string database = dir.file("causal_log_order.db");
   auto topic = Topic::random();
   auto author = PrivateKey::generate();
   auto m = first_of(PrivateKey::generate(), topic, "m", {});
@@ -331,16 +322,14 @@ TEST(NodeCausal, ALogStaysInOrderInASessionWithoutCausal) {
   ASSERT_TRUE(run_async(stream->publisher.import({m})));
   EXPECT_EQ(messages(stream->subscription, 3), (std::vector<std::string>{"m", "w0", "w1"}));
   node->shutdown();
-  std::filesystem::remove(database);
 }
 
 // A database where an operation waits for one stored without the orderer, and nothing will ever
 // bring that one again (written by an older version, which did not count it as released): the
 // node releases such waiters when it starts, and the replay brings them in order.
 TEST(NodeCausal, WaitersForWhatIsStoredAlreadyAreReleasedAtStart) {
-  const std::string database = testing::TempDir() + "causal_settled_" +
-                               std::to_string(::getpid()) + ".db";
-  std::filesystem::remove(database);
+  TempDir dir;
+  const std::string database = dir.file("causal_settled.db");
   auto topic = Topic::random();
   auto d = first_of(PrivateKey::generate(), topic, "d", {});
   auto x = first_of(PrivateKey::generate(), topic, "x", {d.id()});
@@ -365,7 +354,6 @@ TEST(NodeCausal, WaitersForWhatIsStoredAlreadyAreReleasedAtStart) {
   ASSERT_TRUE(stream);
   EXPECT_EQ(replayed(stream->subscription), (std::vector<std::string>{"d", "x"}));
   node->shutdown();
-  std::filesystem::remove(database);
 }
 
 }  // namespace
