@@ -67,7 +67,10 @@ void TopicStream::start(std::uint64_t now) {
 
 void TopicStream::offer(const Operation& operation, const Source& source, std::uint64_t now) {
   if (closed_) return;
-  sources_.emplace(operation.id(), source);
+  // Only sources other than the default are kept: for our own publishes, which are most of what
+  // a busy writer offers, this was a map insert each, and a subscription that is not read keeps
+  // every entry until delivery.
+  if (!std::holds_alternative<FromLocalStore>(source)) sources_.emplace(operation.id(), source);
   if (auto offered = consumer_.offer(operation, now); !offered) {
     push(AckFailed{operation.id(), offered.error()});
   }

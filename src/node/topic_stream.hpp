@@ -8,7 +8,7 @@
 #pragma once
 
 #include <deque>
-#include <map>
+#include <unordered_map>
 #include <memory>
 
 #include <p2panda/stream_raw.hpp>
@@ -78,7 +78,8 @@ class TopicStream : public std::enable_shared_from_this<TopicStream> {
   stream::Consumer consumer_;
   std::deque<RawEvent> events_;
   std::size_t processed_waiting_ = 0;  // Processed events in events_
-  std::map<Hash, Source> sources_;     // where offered operations came from, until delivered
+  std::unordered_map<Hash, Source> sources_;  // where offered operations came from, until
+                                              // delivered; FromLocalStore is not kept
   std::uint64_t replay_remaining_ = 0;
   std::uint64_t delivered_ = 0;
   bool closed_ = false;
