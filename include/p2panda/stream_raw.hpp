@@ -43,6 +43,9 @@ struct StreamOptions {
   std::chrono::milliseconds ack_wait{30'000};
   std::uint32_t max_deliver = 0;     // deliveries per operation, 0 = unlimited
   std::size_t max_ack_pending = 1000;  // unacked deliveries in flight
+  // Operations the subscription holds in memory for delivery; the rest of a long replay, and
+  // whatever arrives while the application is not reading, waits in the store.
+  std::size_t max_queued = 1024;
   // Multi-writer causal order: each publish depends on the current heads of the other authors'
   // logs, and no subscriber sees an operation before its dependencies.
   bool causal = false;

@@ -18,6 +18,7 @@ stream::ConsumerConfig consumer_config(const StreamOptions& options, AckPolicy p
                         : UINT64_MAX / 4;
   config.max_deliver = automatic ? 0 : options.max_deliver;
   config.max_ack_pending = options.max_ack_pending;
+  config.max_queued = options.max_queued;
   return config;
 }
 
@@ -60,8 +61,8 @@ void TopicStream::start(std::uint64_t now) {
     push(ReplayFailed{queued.error()});
     return;
   }
-  replay_remaining_ = *queued;
-  if (replay_remaining_ > 0) push(ReplayStarted{replay_remaining_});
+  replaying_ = *queued > 0;
+  if (replaying_) push(ReplayStarted{*queued});
   pump(now);
 }
 
@@ -105,10 +106,15 @@ void TopicStream::pump(std::uint64_t now) {
     Bytes body = operation.body() ? operation.body()->bytes() : Bytes{};
     push(RawProcessed{info_of(operation), std::move(body), source, (*delivery)->attempt});
     ++delivered_;
-    if (replay_remaining_ > 0 && (*delivery)->attempt == 1 && --replay_remaining_ == 0) {
-      push(ReplayEnded{});
-    }
+    end_replay();
   }
+  end_replay();  // also when what was left of it was pruned away before it was read
+}
+
+void TopicStream::end_replay() {
+  if (!replaying_ || !consumer_.replay_done()) return;
+  replaying_ = false;
+  push(ReplayEnded{});
 }
 
 std::optional<RawEvent> TopicStream::pop() {

@@ -68,6 +68,7 @@ class TopicStream : public std::enable_shared_from_this<TopicStream> {
   std::uint64_t delivered() const { return delivered_; }
 
  private:
+  void end_replay();  // ReplayEnded, once nothing of the replay is left to deliver
   store::Store& store_;
   std::shared_ptr<OwnLog> own_log_;
   Topic topic_;
@@ -80,7 +81,7 @@ class TopicStream : public std::enable_shared_from_this<TopicStream> {
   std::size_t processed_waiting_ = 0;  // Processed events in events_
   std::unordered_map<Hash, Source> sources_;  // where offered operations came from, until
                                               // delivered; FromLocalStore is not kept
-  std::uint64_t replay_remaining_ = 0;
+  bool replaying_ = false;  // ReplayStarted went out, ReplayEnded not yet
   std::uint64_t delivered_ = 0;
   bool closed_ = false;
   bool ack_writing_ = false;

@@ -110,10 +110,23 @@ Result<LogSize> SqliteTx::log_size(const PublicKey& author, const LogId& log,
 Result<std::vector<Operation>> SqliteTx::log_entries(const PublicKey& author, const LogId& log,
                                                      std::optional<SeqNum> after,
                                                      std::optional<SeqNum> until) {
+  return entries(author, log, lower(after), upper(until), -1);  // SQLite: LIMIT -1 is none
+}
+
+Result<std::vector<Operation>> SqliteTx::log_page(const PublicKey& author, const LogId& log,
+                                                  std::optional<SeqNum> after, SeqNum until,
+                                                  std::size_t limit) {
+  return entries(author, log, lower(after), until.value(), static_cast<std::int64_t>(limit));
+}
+
+Result<std::vector<Operation>> SqliteTx::entries(const PublicKey& author, const LogId& log,
+                                                 std::int64_t after, std::int64_t until,
+                                                 std::int64_t limit) {
   P2PANDA_TRY(statement, db_.prepare("SELECT id, header, body FROM operations "
                                      "WHERE author = ? AND log_id = ? "
-                                     "AND seq_num > ? AND seq_num <= ? ORDER BY seq_num"));
-  statement->bind(1, author.bytes()).bind(2, log.bytes()).bind(3, lower(after)).bind(4, upper(until));
+                                     "AND seq_num > ? AND seq_num <= ? ORDER BY seq_num LIMIT ?"));
+  statement->bind(1, author.bytes()).bind(2, log.bytes()).bind(3, after).bind(4, until);
+  statement->bind(5, limit);
   std::vector<Operation> entries;
   while (true) {
     P2PANDA_TRY(row, statement->step());
@@ -122,6 +135,17 @@ Result<std::vector<Operation>> SqliteTx::log_entries(const PublicKey& author, co
     entries.push_back(std::move(operation));
   }
   return entries;
+}
+
+Result<std::uint64_t> SqliteTx::bodies_in(const PublicKey& author, const LogId& log,
+                                          std::optional<SeqNum> after, SeqNum until) {
+  P2PANDA_TRY(statement, db_.prepare("SELECT COUNT(*) FROM operations "
+                                     "WHERE author = ? AND log_id = ? "
+                                     "AND seq_num > ? AND seq_num <= ? AND body IS NOT NULL"));
+  statement->bind(1, author.bytes()).bind(2, log.bytes()).bind(3, lower(after)).bind(4, upper(until));
+  P2PANDA_TRY(row, statement->step());
+  (void)row;  // an aggregate always returns one row
+  return static_cast<std::uint64_t>(statement->column_int(0));
 }
 
 Result<std::map<PublicKey, std::vector<LogId>>> SqliteTx::resolve_topic(const Topic& topic) {

@@ -24,6 +24,11 @@ class SqliteTx final : public StoreWriter {
   Result<std::vector<Operation>> log_entries(const PublicKey& author, const LogId& log,
                                              std::optional<SeqNum> after,
                                              std::optional<SeqNum> until) override;
+  Result<std::vector<Operation>> log_page(const PublicKey& author, const LogId& log,
+                                          std::optional<SeqNum> after, SeqNum until,
+                                          std::size_t limit) override;
+  Result<std::uint64_t> bodies_in(const PublicKey& author, const LogId& log,
+                                  std::optional<SeqNum> after, SeqNum until) override;
   Result<std::map<PublicKey, std::vector<LogId>>> resolve_topic(const Topic& topic) override;
   Result<LogHeights> topic_heights(const Topic& topic) override;
   Result<std::optional<Cursor>> get_cursor(const std::string& name) override;
@@ -57,6 +62,10 @@ class SqliteTx final : public StoreWriter {
   Result<std::uint64_t> remove_nodes_older_than(Timestamp cutoff) override;
 
  private:
+  // Entries of the log with after < seq <= until, in order, at most `limit` (-1: all).
+  Result<std::vector<Operation>> entries(const PublicKey& author, const LogId& log,
+                                         std::int64_t after, std::int64_t until,
+                                         std::int64_t limit);
   Result<std::vector<NodeRecord>> read_nodes(Statement& statement);
   Result<void> load_topics(NodeRecord& record);
 

@@ -59,6 +59,13 @@ class StoreReader {
   virtual Result<std::vector<Operation>> log_entries(const PublicKey& author, const LogId& log,
                                                      std::optional<SeqNum> after,
                                                      std::optional<SeqNum> until) = 0;
+  // The same, at most `limit` entries from the start of the range: a long log a page at a time.
+  virtual Result<std::vector<Operation>> log_page(const PublicKey& author, const LogId& log,
+                                                  std::optional<SeqNum> after, SeqNum until,
+                                                  std::size_t limit) = 0;
+  // How many entries of the range have their body: what a subscription delivers of it.
+  virtual Result<std::uint64_t> bodies_in(const PublicKey& author, const LogId& log,
+                                          std::optional<SeqNum> after, SeqNum until) = 0;
 
   // Topics: which (author, log) pairs belong to a topic, and their heights.
   virtual Result<std::map<PublicKey, std::vector<LogId>>> resolve_topic(const Topic& topic) = 0;

@@ -11,6 +11,7 @@ Consumer::Consumer(store::Store& store, Topic topic, ConsumerConfig config)
     : store_(store), topic_(topic), config_(std::move(config)) {
   if (config_.cursor_name.empty()) config_.cursor_name = topic_.to_hex();
   if (config_.max_ack_pending == 0) config_.max_ack_pending = 1;
+  if (config_.max_queued == 0) config_.max_queued = 1;
   cursor_ = Cursor(config_.cursor_name);
   intended_ = cursor_;
 }
@@ -18,6 +19,10 @@ Consumer::Consumer(store::Store& store, Topic topic, ConsumerConfig config)
 Result<std::size_t> Consumer::start(const StartFrom& from, Micros) {
   queue_.clear();
   in_flight_.clear();
+  backlog_.clear();
+  backlog_last_.clear();
+  replay_queued_ = 0;
+  replay_backlog_ = 0;
   std::optional<Timestamp> since;
   if (std::holds_alternative<FromFrontier>(from) || std::holds_alternative<FromTimestamp>(from)) {
     P2PANDA_TRY(saved, store_.query([this](store::StoreReader& reader) {
@@ -42,7 +47,38 @@ Result<std::size_t> Consumer::start(const StartFrom& from, Micros) {
     since = time->since;
     return queue_replay(compare(heights, {}), since);  // scan everything, filter by time
   }
-  return queue_replay(cursor_.unacked(heights), since);
+  // A causal replay is put in order as a whole; any other is read a page at a time.
+  if (config_.causal) return queue_replay(cursor_.unacked(heights), since);
+  return backlog_replay(cursor_.unacked(heights));
+}
+
+Result<std::size_t> Consumer::backlog_replay(const LogRanges& ranges) {
+  std::vector<Backlog> entries;
+  std::size_t total = 0;
+  bool held_back = false;
+  P2PANDA_CHECK(store_.query([&](store::StoreReader& reader) -> Result<void> {
+    entries.clear();
+    total = 0;
+    // What the orderer holds back is left out of a replay, so the count would be wrong: then
+    // the replay is read whole, checked entry by entry (queue_replay).
+    P2PANDA_TRY(pending, reader.orderer_any_pending());
+    held_back = pending;
+    if (held_back) return {};
+    for (const auto& [author, logs] : ranges) {
+      for (const auto& [log, range] : logs) {
+        P2PANDA_TRY(count, reader.bodies_in(author, log, range.after, range.until));
+        if (count == 0) continue;
+        total += count;
+        entries.push_back(Backlog{author, log, range.after, range.until, true});
+      }
+    }
+    return {};
+  }));
+  if (held_back) return queue_replay(ranges, std::nullopt);
+  // Not in backlog_last_: live offers are never merged into the replay's entries.
+  for (auto& entry : entries) backlog_.push_back(std::move(entry));
+  replay_backlog_ = backlog_.size();
+  return total;
 }
 
 Result<std::size_t> Consumer::queue_replay(const LogRanges& ranges,
@@ -77,7 +113,7 @@ Result<std::size_t> Consumer::queue_replay(const LogRanges& ranges,
       if (!extensions || extensions->timestamp < *since) continue;
     }
     if (!entry.body()) continue;  // system operations are never delivered
-    queue_.push_back(Queued{std::move(entry), 0});
+    push(Queued{std::move(entry), 0, true});
     ++queued;
   }
   return queued;
@@ -88,11 +124,97 @@ Result<void> Consumer::offer(const Operation& operation, Micros) {
     P2PANDA_TRY(extensions, node_extensions(operation.header()));
     return advance(operation.author(), extensions.log_id, operation.seq_num());
   }
-  queue_.push_back(Queued{operation, 0});
+  // Behind what already waits in the store, or past the bound: it waits in the store too.
+  if (!backlog_.empty() || queue_.size() >= config_.max_queued) return backlog_offer(operation);
+  push(Queued{operation, 0, false});
+  return {};
+}
+
+void Consumer::push(Queued queued) {
+  if (queued.replayed && queued.attempts == 0) ++replay_queued_;
+  queue_.push_back(std::move(queued));
+}
+
+Result<void> Consumer::backlog_offer(const Operation& operation) {
+  P2PANDA_TRY(extensions, node_extensions(operation.header()));
+  auto key = std::make_pair(operation.author(), extensions.log_id);
+  const std::uint64_t seq = operation.seq_num().value();
+  if (auto last = backlog_last_.find(key); last != backlog_last_.end()) {
+    const std::uint64_t position = last->second - backlog_popped_;
+    Backlog& entry = backlog_[position];
+    // On a causal topic only the newest entry grows: the order of arrival is causal order.
+    const bool may_grow = !config_.causal || position + 1 == backlog_.size();
+    if (may_grow && std::uint64_t{entry.until.value()} + 1 == seq) {
+      entry.until = operation.seq_num();
+      return {};
+    }
+  }
+  const std::optional<SeqNum> after =
+      seq == 0 ? std::nullopt : std::optional<SeqNum>(SeqNum(static_cast<std::uint32_t>(seq - 1)));
+  backlog_.push_back(Backlog{operation.author(), extensions.log_id, after, operation.seq_num(),
+                             false});
+  backlog_last_[std::move(key)] = backlog_popped_ + backlog_.size() - 1;
+  return {};
+}
+
+// Reads backlog entries, oldest first, until the queue is full again. All or nothing: the
+// backlog moves only once the read transaction succeeded, so a failed read loses nothing.
+Result<void> Consumer::refill() {
+  if (queue_.size() >= config_.max_queued) return {};
+  const std::size_t room = config_.max_queued - queue_.size();
+  std::vector<Queued> taken;
+  std::size_t finished = 0;                // whole entries read
+  std::optional<SeqNum> partial;           // how far into the next one, if into it at all
+  P2PANDA_CHECK(store_.query([&](store::StoreReader& reader) -> Result<void> {
+    taken.clear();
+    finished = 0;
+    partial.reset();
+    P2PANDA_TRY(held_back, reader.orderer_any_pending());
+    std::size_t left = room;
+    for (std::size_t i = 0; i < backlog_.size() && left > 0; ++i) {
+      const Backlog& entry = backlog_[i];
+      std::optional<SeqNum> after = entry.after;
+      bool done = false;
+      while (left > 0 && !done) {
+        const std::size_t limit = left;
+        P2PANDA_TRY(page, reader.log_page(entry.author, entry.log, after, entry.until, limit));
+        done = page.size() < limit;
+        for (auto& operation : page) {
+          after = operation.seq_num();
+          if (!operation.body()) continue;  // pruned meanwhile, or a system operation
+          if (held_back) {
+            P2PANDA_TRY(waiting, reader.orderer_waiting_for(operation.id()));
+            if (!waiting.empty()) continue;  // delivered when the orderer releases it
+          }
+          taken.push_back(Queued{std::move(operation), 0, entry.replayed});
+          --left;
+        }
+        if (after && *after >= entry.until) done = true;
+      }
+      if (!done) {
+        partial = after;
+        break;
+      }
+      ++finished;
+    }
+    return {};
+  }));
+  for (std::size_t i = 0; i < finished; ++i) {
+    const Backlog& entry = backlog_.front();
+    if (entry.replayed) --replay_backlog_;
+    auto last = backlog_last_.find(std::make_pair(entry.author, entry.log));
+    if (last != backlog_last_.end() && last->second == backlog_popped_) backlog_last_.erase(last);
+    backlog_.pop_front();
+    ++backlog_popped_;
+  }
+  if (partial) backlog_.front().after = partial;
+  for (auto& queued : taken) push(std::move(queued));
   return {};
 }
 
 Result<std::optional<Delivery>> Consumer::next_delivery(Micros now) {
+  // Half empty: read the next page, so a reader that keeps up seldom waits for the store.
+  if (!backlog_.empty() && queue_.size() <= config_.max_queued / 2) P2PANDA_CHECK(refill());
   if (queue_.empty()) return std::optional<Delivery>{};
   const bool automatic = config_.ack_policy == AckPolicy::Automatic;
   if (!automatic && in_flight_.size() >= config_.max_ack_pending) {
@@ -105,6 +227,7 @@ Result<std::optional<Delivery>> Consumer::next_delivery(Micros now) {
     const Operation& front = queue_.front().operation;
     auto extensions = node_extensions(front.header());
     if (!extensions) {
+      if (queue_.front().replayed && queue_.front().attempts == 0) --replay_queued_;
       queue_.pop_front();  // stored operations were validated; this one cannot be delivered
       return Unexpected{std::move(extensions).error()};
     }
@@ -112,12 +235,14 @@ Result<std::optional<Delivery>> Consumer::next_delivery(Micros now) {
   }
   Queued next = std::move(queue_.front());
   queue_.pop_front();
+  const bool replayed = next.replayed && next.attempts == 0;
+  if (replayed) --replay_queued_;
   const std::uint32_t attempt = next.attempts + 1;
   if (!automatic) {
     in_flight_.insert_or_assign(next.operation.id(),
                                 InFlight{next.operation, attempt, now + config_.ack_wait});
   }
-  return std::optional<Delivery>(Delivery{std::move(next.operation), attempt});
+  return std::optional<Delivery>(Delivery{std::move(next.operation), attempt, replayed});
 }
 
 Result<void> Consumer::advance(const PublicKey& author, const LogId& log, SeqNum seq) {

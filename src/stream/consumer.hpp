@@ -35,6 +35,11 @@ struct ConsumerConfig {
   // The topic's operations go through the causal orderer: a replay hands them out dependencies
   // first, across authors. (What the orderer still holds back is left out of every replay.)
   bool causal = false;
+  // Operations held in memory for delivery at most. Beyond it they stay in the store and are read
+  // back a page at a time as the queue drains, so a long replay or a reader that falls behind
+  // does not hold a topic's backlog in memory. (Causal replays and replays from a timestamp are
+  // read whole: see start().)
+  std::size_t max_queued = 1024;
 };
 
 // Where a subscription starts (p2panda's StreamFrom, plus a time).
@@ -51,6 +56,7 @@ using StartFrom = std::variant<FromStart, FromFrontier, FromCursor, FromTimestam
 struct Delivery {
   Operation operation;
   std::uint32_t attempt = 1;  // 1 on first delivery
+  bool replayed = false;      // from the replay start() queued
 };
 
 class Consumer {
@@ -58,8 +64,9 @@ class Consumer {
   Consumer(store::Store& store, Topic topic, ConsumerConfig config = {});
 
   // Loads or resets the cursor as `from` says and queues the replay in log order (causal order
-  // on a causal topic). Returns how
-  // many operations were queued. Errors: Store*, StoreCorrupt for a damaged saved cursor.
+  // on a causal topic). Returns how many operations the replay delivers, as the store holds
+  // them now (a prune meanwhile may make it fewer: replay_done() says when it is over).
+  // Errors: Store*, StoreCorrupt for a damaged saved cursor.
   Result<std::size_t> start(const StartFrom& from, Micros now);
 
   // Queues a newly processed operation (call in log order per author). System operations (no
@@ -102,13 +109,26 @@ class Consumer {
   std::vector<Operation> exhausted();
 
   const Cursor& cursor() const { return cursor_; }
-  std::size_t pending() const { return queue_.size(); }
+  std::size_t pending() const { return queue_.size(); }  // in memory; not what waits in the store
+  bool backlogged() const { return !backlog_.empty(); }
+  // No operation of the replay is left to deliver for the first time.
+  bool replay_done() const { return replay_queued_ == 0 && replay_backlog_ == 0; }
   std::size_t in_flight() const { return in_flight_.size(); }
 
  private:
   struct Queued {
     Operation operation;
     std::uint32_t attempts = 0;
+    bool replayed = false;
+  };
+  // Stored operations to deliver after the queue, not read yet: the entries of one log after
+  // `after` up to `until`, oldest first.
+  struct Backlog {
+    PublicKey author;
+    LogId log;
+    std::optional<SeqNum> after;
+    SeqNum until;
+    bool replayed = false;
   };
   struct InFlight {
     Operation operation;
@@ -119,6 +139,10 @@ class Consumer {
   Result<void> advance(const PublicKey& author, const LogId& log, SeqNum seq);
   void forget_acked(const PublicKey& author, SeqNum seq);
   Result<std::size_t> queue_replay(const LogRanges& ranges, std::optional<Timestamp> since);
+  Result<std::size_t> backlog_replay(const LogRanges& ranges);
+  Result<void> backlog_offer(const Operation& operation);
+  Result<void> refill();
+  void push(Queued queued);
 
   store::Store& store_;
   Topic topic_;
@@ -126,6 +150,13 @@ class Consumer {
   Cursor cursor_;    // saved
   Cursor intended_;  // saved, plus a begun ack being written (begin_ack)
   std::deque<Queued> queue_;
+  std::deque<Backlog> backlog_;
+  // Where each log's newest backlog entry is, counted from the first entry ever backlogged
+  // (backlog_popped_ of them are gone): a live offer extends it instead of adding one.
+  std::map<std::pair<PublicKey, LogId>, std::uint64_t> backlog_last_;
+  std::uint64_t backlog_popped_ = 0;
+  std::size_t replay_queued_ = 0;   // replayed, never delivered, in queue_
+  std::size_t replay_backlog_ = 0;  // replay entries in backlog_
   std::map<Hash, InFlight> in_flight_;
   std::vector<Operation> exhausted_;
 };

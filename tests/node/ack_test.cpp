@@ -262,3 +262,59 @@ TEST(NodeAck, PublishesInFlightAtShutdownAllAnswer) {
 
 }  // namespace
 }  // namespace p2panda::test
+
+namespace p2panda::test {
+namespace {
+
+StreamOptions queue_of(std::size_t operations) {
+  StreamOptions options;
+  options.max_queued = operations;
+  return options;
+}
+
+std::vector<std::string> texts(std::size_t count) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < count; ++i) out.push_back("m" + std::to_string(i));
+  return out;
+}
+
+// A replay many times longer than what a subscription holds in memory: read from the store a
+// page at a time, it still comes whole, in order, between ReplayStarted and ReplayEnded.
+TEST(NodeAck, AReplayLongerThanTheQueueComesWholeAndInOrder) {
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add([](NodeBuilder& builder) { builder.ack_policy(AckPolicy::Explicit); });
+  auto topic = Topic::random();
+  const auto sent = texts(150);
+  {
+    auto stream = a.stream_blocking<std::string>(topic);
+    ASSERT_TRUE(stream);
+    for (const auto& text : sent) ASSERT_TRUE(stream->publisher.publish_blocking(text));
+  }
+  auto again = a.stream_blocking<std::string>(topic, queue_of(8));
+  ASSERT_TRUE(again);
+  auto events = collect<std::string>(again->subscription, is_replay_end);
+  ASSERT_EQ(events.size(), sent.size() + 2);
+  ASSERT_TRUE(std::holds_alternative<ReplayStarted>(events.front()));
+  EXPECT_EQ(std::get<ReplayStarted>(events.front()).total_operations, sent.size());
+  std::vector<std::string> replayed;
+  for (std::size_t i = 1; i + 1 < events.size(); ++i) {
+    replayed.push_back(std::get<Processed<std::string>>(events[i]).message);
+  }
+  EXPECT_EQ(replayed, sent);
+}
+
+// Publishing on while the application does not read: what the subscription cannot hold waits in
+// the store, and every message comes once it reads, in order, once each.
+TEST(NodeAck, WhatArrivesWhileTheApplicationIsNotReadingWaitsInTheStore) {
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add();
+  auto topic = Topic::random();
+  auto stream = a.stream_blocking<std::string>(topic, queue_of(8));
+  ASSERT_TRUE(stream);
+  const auto sent = texts(200);
+  for (const auto& text : sent) ASSERT_TRUE(stream->publisher.publish_blocking(text));
+  EXPECT_EQ(messages(stream->subscription, sent.size()), sent);
+}
+
+}  // namespace
+}  // namespace p2panda::test

@@ -60,6 +60,28 @@ class LogWriter {
   std::optional<Hash> latest_;
 };
 
+// A real store that fails blocking writes or reads on demand (a full disk, an I/O error).
+class FlakyStore : public store::Store {
+ public:
+  explicit FlakyStore(store::Store& inner) : inner_(inner) {}
+  bool fail_writes = false;
+  bool fail_reads = false;
+
+  void submit(WriteJob job, Done done) override { inner_.submit(std::move(job), std::move(done)); }
+  Result<void> write(WriteJob job) override {
+    if (fail_writes) return fail(Errc::StoreIo, "injected write failure");
+    return inner_.write(std::move(job));
+  }
+  Result<void> read(ReadJob job) override {
+    if (fail_reads) return fail(Errc::StoreIo, "injected read failure");
+    return inner_.read(std::move(job));
+  }
+  void close() override { inner_.close(); }
+
+ private:
+  store::Store& inner_;
+};
+
 inline std::unique_ptr<store::SqliteStore> open_store(const std::string& url = ":memory:") {
   auto store = store::SqliteStore::open({.url = url});
   if (!store) {

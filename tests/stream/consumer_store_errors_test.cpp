@@ -1,6 +1,6 @@
 // The Consumer when a cursor write fails (disk full, I/O error): the ack must not count as done,
 // in memory or on disk, so that the operation is neither lost nor reported acked. A store wrapper
-// fails blocking writes on demand; everything else reaches a real SQLite store.
+// (test::FlakyStore) fails blocking writes on demand; everything else reaches a real SQLite store.
 #include "../store/store_fixture.hpp"
 #include "stream/consumer.hpp"
 #include "stream/ingest.hpp"
@@ -10,23 +10,6 @@ namespace {
 
 using test::LogWriter;
 using test::TempDir;
-
-class FailingWrites : public store::Store {
- public:
-  explicit FailingWrites(store::Store& inner) : inner_(inner) {}
-  bool fail = false;
-
-  void submit(WriteJob job, Done done) override { inner_.submit(std::move(job), std::move(done)); }
-  Result<void> write(WriteJob job) override {
-    if (fail) return p2panda::fail(Errc::StoreIo, "injected write failure");
-    return inner_.write(std::move(job));
-  }
-  Result<void> read(ReadJob job) override { return inner_.read(std::move(job)); }
-  void close() override { inner_.close(); }
-
- private:
-  store::Store& inner_;
-};
 
 class ConsumerStoreErrors : public ::testing::Test {
  protected:
@@ -55,18 +38,18 @@ class ConsumerStoreErrors : public ::testing::Test {
 
 TEST_F(ConsumerStoreErrors, AutomaticAckThatFailsKeepsTheOperationForTheNextDelivery) {
   LogWriter alice(PrivateKey::generate(), topic_);
-  FailingWrites flaky(*store_);
+  test::FlakyStore flaky(*store_);
   Consumer consumer(flaky, topic_);
   ASSERT_OK(consumer.start(FromFrontier{}, 0));
   const Operation first = publish(alice);
   ASSERT_OK(consumer.offer(first, 0));
 
-  flaky.fail = true;
+  flaky.fail_writes = true;
   auto failed = consumer.next_delivery(0);
   ASSERT_FALSE(failed.has_value());
   EXPECT_EQ(failed.error().code(), Errc::StoreIo);
 
-  flaky.fail = false;
+  flaky.fail_writes = false;
   auto next = consumer.next_delivery(0);
   ASSERT_OK(next);
   ASSERT_TRUE(next->has_value()) << "the operation whose ack failed was dropped";
@@ -76,7 +59,7 @@ TEST_F(ConsumerStoreErrors, AutomaticAckThatFailsKeepsTheOperationForTheNextDeli
 
 TEST_F(ConsumerStoreErrors, ExplicitAckThatFailsLeavesTheOperationUnackedAndCanBeRetried) {
   LogWriter alice(PrivateKey::generate(), topic_);
-  FailingWrites flaky(*store_);
+  test::FlakyStore flaky(*store_);
   Consumer consumer(flaky, topic_, {.ack_policy = AckPolicy::Explicit, .ack_wait = 100});
   ASSERT_OK(consumer.start(FromFrontier{}, 0));
   const Operation first = publish(alice);
@@ -85,11 +68,11 @@ TEST_F(ConsumerStoreErrors, ExplicitAckThatFailsLeavesTheOperationUnackedAndCanB
   ASSERT_OK(delivered);
   ASSERT_TRUE(delivered->has_value());
 
-  flaky.fail = true;
+  flaky.fail_writes = true;
   auto acked = consumer.ack(first.id());
   ASSERT_FALSE(acked.has_value());
   EXPECT_EQ(acked.error().code(), Errc::StoreIo);
-  flaky.fail = false;
+  flaky.fail_writes = false;
   // Not acked: still in flight, so the ack wait redelivers it.
   EXPECT_EQ(consumer.in_flight(), 1u);
   consumer.handle_timeout(100);
