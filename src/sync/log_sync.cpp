@@ -178,12 +178,19 @@ void LogSyncSession::maybe_finish_sync() {
   }
 }
 
+// A page of the next range: a long log is sent without ever being held whole. The range moves
+// on only once the page was read, so a failed read loses nothing (the session fails anyway).
 Result<void> LogSyncSession::load_next_range() {
-  const Range range = ranges_.front();
-  ranges_.pop_front();
+  Range& range = ranges_.front();
   P2PANDA_TRY(entries, store_.query([&](store::StoreReader& reader) {
-    return reader.log_entries(range.author, range.log, range.range.after, range.range.until);
+    return reader.log_page(range.author, range.log, range.range.after, range.range.until,
+                           kLoadPage);
   }));
+  if (entries.size() < kLoadPage || entries.back().seq_num() >= range.range.until) {
+    ranges_.pop_front();
+  } else {
+    range.range.after = entries.back().seq_num();
+  }
   for (auto& entry : entries) loaded_.push_back(std::move(entry));
   return {};
 }

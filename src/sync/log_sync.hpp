@@ -74,6 +74,9 @@ struct SessionConfig {
 
 class LogSyncSession {
  public:
+  // Operations read from the store per query while sending a range.
+  static constexpr std::size_t kLoadPage = 256;
+
   LogSyncSession(store::Store& store, Topic topic, SessionConfig config = {});
 
   // Reads the topic's log heights and queues Have. Errors: Store* (the session is then failed).

@@ -191,3 +191,36 @@ TEST_F(LogSyncTest, PublishedDuringSyncIsSentOnceLiveStarts) {
 
 }  // namespace
 }  // namespace p2panda::sync
+
+namespace p2panda::sync {
+namespace {
+
+// A log longer than a store page goes over whole and in order: the sender reads it a page at a
+// time instead of all at once.
+TEST_F(LogSyncTest, ALogLongerThanAPageIsSentWholeAndInOrder) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  std::vector<Hash> sent;
+  const std::size_t count = 2 * LogSyncSession::kLoadPage + 17;
+  for (std::size_t i = 0; i < count; ++i) {
+    const Operation operation = alice.next();
+    ingest(*a_store_, operation);
+    sent.push_back(operation.id());
+  }
+  LogSyncSession a(*a_store_, topic_), b(*b_store_, topic_);
+  ASSERT_OK(a.start(0));
+  ASSERT_OK(b.start(0));
+  std::vector<SessionEvent> a_events, b_events;
+  exchange(a, b, a_events, b_events);
+  std::vector<Hash> received;
+  for (const auto& event : b_events) {
+    if (auto* operation = std::get_if<OperationReceived>(&event)) {
+      received.push_back(operation->operation.id());
+    }
+  }
+  EXPECT_EQ(received, sent);
+  EXPECT_EQ(a.metrics().sent_operations, count);
+  EXPECT_NE(find<SyncFinished>(b_events), nullptr);
+}
+
+}  // namespace
+}  // namespace p2panda::sync
