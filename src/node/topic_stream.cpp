@@ -92,10 +92,14 @@ void TopicStream::pump(std::uint64_t now) {
   while (processed_waiting_ < window_) {
     auto delivery = consumer_.next_delivery(now);
     if (!delivery) {
-      push(AckFailed{Hash{}, delivery.error()});
+      // Once until a delivery succeeds again: every pump retries, and a store that stays broken
+      // would otherwise fill the application's events with the same error.
+      if (!delivery_failing_) push(AckFailed{Hash{}, delivery.error()});
+      delivery_failing_ = true;
       break;
     }
     if (!*delivery) break;
+    delivery_failing_ = false;
     const Operation& operation = (*delivery)->operation;
     Source source = FromLocalStore{};
     if (auto found = sources_.find(operation.id()); found != sources_.end()) {

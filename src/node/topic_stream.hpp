@@ -82,6 +82,7 @@ class TopicStream : public std::enable_shared_from_this<TopicStream> {
   std::unordered_map<Hash, Source> sources_;  // where offered operations came from, until
                                               // delivered; FromLocalStore is not kept
   bool replaying_ = false;  // ReplayStarted went out, ReplayEnded not yet
+  bool delivery_failing_ = false;  // the last next_delivery failed (AckFailed went out once)
   std::uint64_t delivered_ = 0;
   bool closed_ = false;
   bool ack_writing_ = false;

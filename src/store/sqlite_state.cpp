@@ -68,6 +68,15 @@ Result<bool> SqliteTx::orderer_any_pending() {
   return statement->step();
 }
 
+Result<bool> SqliteTx::orderer_holds(const LogId& log) {
+  // Through the held-back rows (few) and the id index, not through the log's entries (many).
+  P2PANDA_TRY(statement, db_.prepare("SELECT 1 FROM orderer_pending AS pending "
+                                     "JOIN operations ON operations.id = pending.id "
+                                     "WHERE operations.log_id = ? LIMIT 1"));
+  statement->bind(1, log.bytes());
+  return statement->step();
+}
+
 Result<std::vector<Hash>> SqliteTx::orderer_dependencies() {
   P2PANDA_TRY(statement, db_.prepare("SELECT DISTINCT dependency FROM orderer_pending"));
   std::vector<Hash> dependencies;

@@ -37,6 +37,7 @@ class SqliteTx final : public StoreWriter {
   Result<std::vector<Hash>> orderer_waiting_for(const Hash& id) override;
   Result<bool> orderer_awaited(const Hash& dependency) override;
   Result<bool> orderer_any_pending() override;
+  Result<bool> orderer_holds(const LogId& log) override;
   Result<std::vector<Hash>> orderer_dependencies() override;
   Result<std::optional<NodeRecord>> node(const NodeId& node_id) override;
   Result<std::vector<NodeRecord>> all_nodes() override;

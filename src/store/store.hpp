@@ -80,6 +80,8 @@ class StoreReader {
   virtual Result<std::vector<Hash>> orderer_waiting_for(const Hash& id) = 0;
   virtual Result<bool> orderer_awaited(const Hash& dependency) = 0;  // something waits for it
   virtual Result<bool> orderer_any_pending() = 0;                     // cheap, unlike the count
+  // Whether an operation of this log id (a topic's, for every author) is held back.
+  virtual Result<bool> orderer_holds(const LogId& log) = 0;
   virtual Result<std::vector<Hash>> orderer_dependencies() = 0;  // what the held-back wait for
 
   // Address book.

@@ -59,9 +59,10 @@ Result<std::size_t> Consumer::backlog_replay(const LogRanges& ranges) {
   P2PANDA_CHECK(store_.query([&](store::StoreReader& reader) -> Result<void> {
     entries.clear();
     total = 0;
-    // What the orderer holds back is left out of a replay, so the count would be wrong: then
-    // the replay is read whole, checked entry by entry (queue_replay).
-    P2PANDA_TRY(pending, reader.orderer_any_pending());
+    // What the orderer holds back is left out of a replay, so the count would be wrong, and an
+    // entry released between now and its page would come twice (read, and offered on release):
+    // then the replay is read whole, checked entry by entry (queue_replay).
+    P2PANDA_TRY(pending, reader.orderer_holds(LogId::from_topic(topic_)));
     held_back = pending;
     if (held_back) return {};
     for (const auto& [author, logs] : ranges) {
@@ -136,8 +137,12 @@ void Consumer::push(Queued queued) {
 }
 
 Result<void> Consumer::backlog_offer(const Operation& operation) {
-  P2PANDA_TRY(extensions, node_extensions(operation.header()));
-  auto key = std::make_pair(operation.author(), extensions.log_id);
+  auto extensions = node_extensions(operation.header());
+  if (!extensions) {
+    push(Queued{operation, 0, false});  // validated when stored; not lost for want of its log id
+    return {};
+  }
+  auto key = std::make_pair(operation.author(), extensions->log_id);
   const std::uint64_t seq = operation.seq_num().value();
   if (auto last = backlog_last_.find(key); last != backlog_last_.end()) {
     const std::uint64_t position = last->second - backlog_popped_;
@@ -151,7 +156,7 @@ Result<void> Consumer::backlog_offer(const Operation& operation) {
   }
   const std::optional<SeqNum> after =
       seq == 0 ? std::nullopt : std::optional<SeqNum>(SeqNum(static_cast<std::uint32_t>(seq - 1)));
-  backlog_.push_back(Backlog{operation.author(), extensions.log_id, after, operation.seq_num(),
+  backlog_.push_back(Backlog{operation.author(), extensions->log_id, after, operation.seq_num(),
                              false});
   backlog_last_[std::move(key)] = backlog_popped_ + backlog_.size() - 1;
   return {};
@@ -213,8 +218,12 @@ Result<void> Consumer::refill() {
 }
 
 Result<std::optional<Delivery>> Consumer::next_delivery(Micros now) {
-  // Half empty: read the next page, so a reader that keeps up seldom waits for the store.
-  if (!backlog_.empty() && queue_.size() <= config_.max_queued / 2) P2PANDA_CHECK(refill());
+  // Half empty: read the next page, so a reader that keeps up seldom waits for the store. If the
+  // read fails, what is in memory still goes out; the error counts once the queue is empty.
+  if (!backlog_.empty() && queue_.size() <= config_.max_queued / 2) {
+    auto filled = refill();
+    if (!filled && queue_.empty()) return Unexpected{std::move(filled).error()};
+  }
   if (queue_.empty()) return std::optional<Delivery>{};
   const bool automatic = config_.ack_policy == AckPolicy::Automatic;
   if (!automatic && in_flight_.size() >= config_.max_ack_pending) {

@@ -75,6 +75,8 @@ class Consumer {
 
   // The next operation to hand to the application, if any and if fewer than max_ack_pending
   // deliveries are unacked. With AckPolicy::Automatic it is acked as it is handed out.
+  // Errors: Store* (the automatic ack's write; reading the backlog's next page, reported only
+  // once nothing in memory is left to deliver), StoreCorrupt (a stored entry that does not decode).
   Result<std::optional<Delivery>> next_delivery(Micros now);
 
   // Acks `id` and everything below it in its log, and persists the cursor. An id this consumer
