@@ -1,6 +1,7 @@
 #include "stream/consumer.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include "core/try.hpp"
 #include "stream/causal_order.hpp"
@@ -145,10 +146,9 @@ Result<void> Consumer::backlog_offer(const Operation& operation) {
   auto key = std::make_pair(operation.author(), extensions->log_id);
   const std::uint64_t seq = operation.seq_num().value();
   if (auto last = backlog_last_.find(key); last != backlog_last_.end()) {
-    const std::uint64_t position = last->second - backlog_popped_;
-    Backlog& entry = backlog_[position];
+    Backlog& entry = *last->second;
     // On a causal topic only the newest entry grows: the order of arrival is causal order.
-    const bool may_grow = !config_.causal || position + 1 == backlog_.size();
+    const bool may_grow = !config_.causal || std::next(last->second) == backlog_.end();
     if (may_grow && std::uint64_t{entry.until.value()} + 1 == seq) {
       entry.until = operation.seq_num();
       return {};
@@ -158,7 +158,7 @@ Result<void> Consumer::backlog_offer(const Operation& operation) {
       seq == 0 ? std::nullopt : std::optional<SeqNum>(SeqNum(static_cast<std::uint32_t>(seq - 1)));
   backlog_.push_back(Backlog{operation.author(), extensions->log_id, after, operation.seq_num(),
                              false});
-  backlog_last_[std::move(key)] = backlog_popped_ + backlog_.size() - 1;
+  backlog_last_[std::move(key)] = std::prev(backlog_.end());
   return {};
 }
 
@@ -176,8 +176,8 @@ Result<void> Consumer::refill() {
     partial.reset();
     P2PANDA_TRY(held_back, reader.orderer_any_pending());
     std::size_t left = room;
-    for (std::size_t i = 0; i < backlog_.size() && left > 0; ++i) {
-      const Backlog& entry = backlog_[i];
+    for (auto next = backlog_.begin(); next != backlog_.end() && left > 0; ++next) {
+      const Backlog& entry = *next;
       std::optional<SeqNum> after = entry.after;
       bool done = false;
       while (left > 0 && !done) {
@@ -208,9 +208,8 @@ Result<void> Consumer::refill() {
     const Backlog& entry = backlog_.front();
     if (entry.replayed) --replay_backlog_;
     auto last = backlog_last_.find(std::make_pair(entry.author, entry.log));
-    if (last != backlog_last_.end() && last->second == backlog_popped_) backlog_last_.erase(last);
+    if (last != backlog_last_.end() && last->second == backlog_.begin()) backlog_last_.erase(last);
     backlog_.pop_front();
-    ++backlog_popped_;
   }
   if (partial) backlog_.front().after = partial;
   for (auto& queued : taken) push(std::move(queued));

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <deque>
+#include <list>
 #include <map>
 #include <optional>
 #include <string>
@@ -152,11 +153,9 @@ class Consumer {
   Cursor cursor_;    // saved
   Cursor intended_;  // saved, plus a begun ack being written (begin_ack)
   std::deque<Queued> queue_;
-  std::deque<Backlog> backlog_;
-  // Where each log's newest backlog entry is, counted from the first entry ever backlogged
-  // (backlog_popped_ of them are gone): a live offer extends it instead of adding one.
-  std::map<std::pair<PublicKey, LogId>, std::uint64_t> backlog_last_;
-  std::uint64_t backlog_popped_ = 0;
+  std::list<Backlog> backlog_;  // a list: unlike a deque, nothing allocated while it is empty
+  // Each log's newest backlog entry: a live offer extends it instead of adding one.
+  std::map<std::pair<PublicKey, LogId>, std::list<Backlog>::iterator> backlog_last_;
   std::size_t replay_queued_ = 0;   // replayed, never delivered, in queue_
   std::size_t replay_backlog_ = 0;  // replay entries in backlog_
   std::map<Hash, InFlight> in_flight_;
