@@ -145,9 +145,11 @@ void publish_ephemeral_lines(EphemeralPublisher<std::string> publisher, NodeRepo
 
 // `received` is this host's clock when the message was taken, next to the author's
 // `timestamp`: on one machine (the netns bed) their difference is the delivery latency.
-void read_ephemeral(EphemeralSubscription<std::string> subscription, NodeReport& report,
-                    const std::atomic<bool>& stop) {
-  while (!stop) {
+// The readers run until the node is shut down, not until `stop`: what shutting down reports (the
+// last sessions ending, so the last peer_down) comes after `stop` is set, and a reader that
+// checked `stop` between two waits lost it.
+void read_ephemeral(EphemeralSubscription<std::string> subscription, NodeReport& report) {
+  for (;;) {
     auto message = subscription.next(200ms);
     if (!message) {
       if (message.error().code() != Errc::NodeShutDown) report.error(message.error().to_string());
@@ -164,9 +166,8 @@ void read_ephemeral(EphemeralSubscription<std::string> subscription, NodeReport&
   }
 }
 
-void read_events(Subscription<std::string> subscription, NodeReport& report,
-                 const std::atomic<bool>& stop) {
-  while (!stop) {
+void read_events(Subscription<std::string> subscription, NodeReport& report) {
+  for (;;) {
     auto event = subscription.next(200ms);
     if (!event) {
       if (event.error().code() != Errc::NodeShutDown) report.error(event.error().to_string());
@@ -176,8 +177,8 @@ void read_events(Subscription<std::string> subscription, NodeReport& report,
   }
 }
 
-void read_system_events(EventStream events, NodeReport& report, const std::atomic<bool>& stop) {
-  while (!stop) {
+void read_system_events(EventStream events, NodeReport& report) {
+  for (;;) {
     auto event = events.next(200ms);
     if (!event) {
       if (event.error().code() != Errc::NodeShutDown) report.error(event.error().to_string());
@@ -304,11 +305,11 @@ int run_node(const NodeOptions& options) {
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
   for (const auto& stream : streams) {
-    threads.emplace_back(read_events, stream.subscription, std::ref(report), std::cref(stop));
+    threads.emplace_back(read_events, stream.subscription, std::ref(report));
   }
-  threads.emplace_back(read_system_events, *events, std::ref(report), std::cref(stop));
+  threads.emplace_back(read_system_events, *events, std::ref(report));
   for (const auto& stream : ephemerals) {
-    threads.emplace_back(read_ephemeral, stream.subscription, std::ref(report), std::cref(stop));
+    threads.emplace_back(read_ephemeral, stream.subscription, std::ref(report));
   }
   std::thread input;
   if (options.publish_stdin) {
