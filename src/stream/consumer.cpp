@@ -7,6 +7,17 @@
 #include "stream/causal_order.hpp"
 
 namespace p2panda::stream {
+namespace {
+
+// Whether the causal orderer holds `id` back: it is delivered when released, so neither a replay
+// nor a backlog page takes it. Asked per entry only while anything is held back at all.
+Result<bool> held_back(store::StoreReader& reader, bool any_held_back, const Hash& id) {
+  if (!any_held_back) return false;
+  P2PANDA_TRY(waiting, reader.orderer_waiting_for(id));
+  return !waiting.empty();
+}
+
+}  // namespace
 
 Consumer::Consumer(store::Store& store, Topic topic, ConsumerConfig config)
     : store_(store), topic_(topic), config_(std::move(config)) {
@@ -56,7 +67,7 @@ Result<std::size_t> Consumer::start(const StartFrom& from, Micros) {
 Result<std::size_t> Consumer::backlog_replay(const LogRanges& ranges) {
   std::vector<Backlog> entries;
   std::size_t total = 0;
-  bool held_back = false;
+  bool topic_held_back = false;
   P2PANDA_CHECK(store_.query([&](store::StoreReader& reader) -> Result<void> {
     entries.clear();
     total = 0;
@@ -64,8 +75,8 @@ Result<std::size_t> Consumer::backlog_replay(const LogRanges& ranges) {
     // entry released between now and its page would come twice (read, and offered on release):
     // then the replay is read whole, checked entry by entry (queue_replay).
     P2PANDA_TRY(pending, reader.orderer_holds(LogId::from_topic(topic_)));
-    held_back = pending;
-    if (held_back) return {};
+    topic_held_back = pending;
+    if (topic_held_back) return {};
     for (const auto& [author, logs] : ranges) {
       for (const auto& [log, range] : logs) {
         P2PANDA_TRY(count, reader.bodies_in(author, log, range.after, range.until));
@@ -76,7 +87,7 @@ Result<std::size_t> Consumer::backlog_replay(const LogRanges& ranges) {
     }
     return {};
   }));
-  if (held_back) return queue_replay(ranges, std::nullopt);
+  if (topic_held_back) return queue_replay(ranges, std::nullopt);
   // Not in backlog_last_: live offers are never merged into the replay's entries.
   for (auto& entry : entries) backlog_.push_back(std::move(entry));
   replay_backlog_ = backlog_.size();
@@ -89,17 +100,14 @@ Result<std::size_t> Consumer::queue_replay(const LogRanges& ranges,
   // One read transaction: what is held back and what is stored must agree, or an operation
   // released in between could come before a dependency.
   P2PANDA_CHECK(store_.query([&](store::StoreReader& reader) -> Result<void> {
-    // Held back by the causal orderer (in this session or one where the topic was causal): it is
-    // delivered when released. Checked per entry only while anything is held back at all.
-    P2PANDA_TRY(held_back, reader.orderer_any_pending());
+    // Held back in this session or one where the topic was causal: left out (held_back).
+    P2PANDA_TRY(any_held_back, reader.orderer_any_pending());
     for (const auto& [author, logs] : ranges) {
       for (const auto& [log, range] : logs) {
         P2PANDA_TRY(entries, reader.log_entries(author, log, range.after, range.until));
         for (auto& entry : entries) {
-          if (held_back) {
-            P2PANDA_TRY(waiting, reader.orderer_waiting_for(entry.id()));
-            if (!waiting.empty()) continue;
-          }
+          P2PANDA_TRY(waits, held_back(reader, any_held_back, entry.id()));
+          if (waits) continue;
           replay.push_back(std::move(entry));
         }
       }
@@ -174,7 +182,7 @@ Result<void> Consumer::refill() {
     taken.clear();
     finished = 0;
     partial.reset();
-    P2PANDA_TRY(held_back, reader.orderer_any_pending());
+    P2PANDA_TRY(any_held_back, reader.orderer_any_pending());
     std::size_t left = room;
     for (auto next = backlog_.begin(); next != backlog_.end() && left > 0; ++next) {
       const Backlog& entry = *next;
@@ -187,10 +195,8 @@ Result<void> Consumer::refill() {
         for (auto& operation : page) {
           after = operation.seq_num();
           if (!operation.body()) continue;  // pruned meanwhile, or a system operation
-          if (held_back) {
-            P2PANDA_TRY(waiting, reader.orderer_waiting_for(operation.id()));
-            if (!waiting.empty()) continue;  // delivered when the orderer releases it
-          }
+          P2PANDA_TRY(waits, held_back(reader, any_held_back, operation.id()));
+          if (waits) continue;
           taken.push_back(Queued{std::move(operation), 0, entry.replayed});
           --left;
         }

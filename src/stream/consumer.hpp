@@ -63,6 +63,9 @@ struct Delivery {
 class Consumer {
  public:
   Consumer(store::Store& store, Topic topic, ConsumerConfig config = {});
+  // Not copied: backlog_last_ points into backlog_.
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
 
   // Loads or resets the cursor as `from` says and queues the replay in log order (causal order
   // on a causal topic). Returns how many operations the replay delivers, as the store holds
