@@ -24,11 +24,15 @@ struct FromSyncSession {
   NodeId remote;
   std::uint64_t session_id = 0;
   SessionPhase phase = SessionPhase::Sync;
+  friend bool operator==(const FromSyncSession&, const FromSyncSession&) = default;
 };
 struct FromImport {
   std::uint64_t session_id = 0;
+  friend bool operator==(const FromImport&, const FromImport&) = default;
 };
-struct FromLocalStore {};  // published here, or replayed from the store
+struct FromLocalStore {  // published here, or replayed from the store
+  friend bool operator==(const FromLocalStore&, const FromLocalStore&) = default;
+};
 using Source = std::variant<FromLocalStore, FromSyncSession, FromImport>;
 
 // The operation a message arrived in.

@@ -68,11 +68,7 @@ void TopicStream::start(std::uint64_t now) {
 
 void TopicStream::offer(const Operation& operation, const Source& source, std::uint64_t now) {
   if (closed_) return;
-  // Only sources other than the default are kept: for our own publishes, which are most of what
-  // a busy writer offers, this was a map insert each, and a subscription that is not read keeps
-  // every entry until delivery.
-  if (!std::holds_alternative<FromLocalStore>(source)) sources_.emplace(operation.id(), source);
-  if (auto offered = consumer_.offer(operation, now); !offered) {
+  if (auto offered = consumer_.offer(operation, now, source); !offered) {
     push(AckFailed{operation.id(), offered.error()});
   }
   pump(now);
@@ -101,14 +97,10 @@ void TopicStream::pump(std::uint64_t now) {
     if (!*delivery) break;
     delivery_failing_ = false;
     const Operation& operation = (*delivery)->operation;
-    Source source = FromLocalStore{};
-    if (auto found = sources_.find(operation.id()); found != sources_.end()) {
-      source = found->second;
-      if ((*delivery)->attempt == 1) sources_.erase(found);
-    }
     // Operations without a body never reach here: the Consumer acks them on offer.
     Bytes body = operation.body() ? operation.body()->bytes() : Bytes{};
-    push(RawProcessed{info_of(operation), std::move(body), source, (*delivery)->attempt});
+    push(RawProcessed{info_of(operation), std::move(body), std::move((*delivery)->source),
+                      (*delivery)->attempt});
     ++delivered_;
     end_replay();
   }

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <deque>
-#include <unordered_map>
 #include <memory>
 
 #include <p2panda/stream_raw.hpp>
@@ -79,8 +78,6 @@ class TopicStream : public std::enable_shared_from_this<TopicStream> {
   stream::Consumer consumer_;
   std::deque<RawEvent> events_;
   std::size_t processed_waiting_ = 0;  // Processed events in events_
-  std::unordered_map<Hash, Source> sources_;  // where offered operations came from, until
-                                              // delivered; FromLocalStore is not kept
   bool replaying_ = false;  // ReplayStarted went out, ReplayEnded not yet
   bool delivery_failing_ = false;  // the last next_delivery failed (AckFailed went out once)
   std::uint64_t delivered_ = 0;

@@ -129,14 +129,16 @@ Result<std::size_t> Consumer::queue_replay(const LogRanges& ranges,
   return queued;
 }
 
-Result<void> Consumer::offer(const Operation& operation, Micros) {
+Result<void> Consumer::offer(const Operation& operation, Micros, Source source) {
   if (!operation.body()) {
     P2PANDA_TRY(extensions, node_extensions(operation.header()));
     return advance(operation.author(), extensions.log_id, operation.seq_num());
   }
   // Behind what already waits in the store, or past the bound: it waits in the store too.
-  if (!backlog_.empty() || queue_.size() >= config_.max_queued) return backlog_offer(operation);
-  push(Queued{operation, 0, false});
+  if (!backlog_.empty() || queue_.size() >= config_.max_queued) {
+    return backlog_offer(operation, std::move(source));
+  }
+  push(Queued{operation, 0, false, std::move(source)});
   return {};
 }
 
@@ -145,10 +147,10 @@ void Consumer::push(Queued queued) {
   queue_.push_back(std::move(queued));
 }
 
-Result<void> Consumer::backlog_offer(const Operation& operation) {
+Result<void> Consumer::backlog_offer(const Operation& operation, Source source) {
   auto extensions = node_extensions(operation.header());
   if (!extensions) {
-    push(Queued{operation, 0, false});  // validated when stored; not lost for want of its log id
+    push(Queued{operation, 0, false, std::move(source)});  // validated when stored; not lost for want of its log id
     return {};
   }
   auto key = std::make_pair(operation.author(), extensions->log_id);
@@ -157,7 +159,7 @@ Result<void> Consumer::backlog_offer(const Operation& operation) {
     Backlog& entry = *last->second;
     // On a causal topic only the newest entry grows: the order of arrival is causal order.
     const bool may_grow = !config_.causal || std::next(last->second) == backlog_.end();
-    if (may_grow && std::uint64_t{entry.until.value()} + 1 == seq) {
+    if (may_grow && entry.source == source && std::uint64_t{entry.until.value()} + 1 == seq) {
       entry.until = operation.seq_num();
       return {};
     }
@@ -165,7 +167,7 @@ Result<void> Consumer::backlog_offer(const Operation& operation) {
   const std::optional<SeqNum> after =
       seq == 0 ? std::nullopt : std::optional<SeqNum>(SeqNum(static_cast<std::uint32_t>(seq - 1)));
   backlog_.push_back(Backlog{operation.author(), extensions->log_id, after, operation.seq_num(),
-                             false});
+                             false, std::move(source)});
   backlog_last_[std::move(key)] = std::prev(backlog_.end());
   return {};
 }
@@ -197,7 +199,7 @@ Result<void> Consumer::refill() {
           if (!operation.body()) continue;  // pruned meanwhile, or a system operation
           P2PANDA_TRY(waits, held_back(reader, any_held_back, operation.id()));
           if (waits) continue;
-          taken.push_back(Queued{std::move(operation), 0, entry.replayed});
+          taken.push_back(Queued{std::move(operation), 0, entry.replayed, entry.source});
           --left;
         }
         if (after && *after >= entry.until) done = true;
@@ -253,10 +255,11 @@ Result<std::optional<Delivery>> Consumer::next_delivery(Micros now) {
   if (replayed) --replay_queued_;
   const std::uint32_t attempt = next.attempts + 1;
   if (!automatic) {
-    in_flight_.insert_or_assign(next.operation.id(),
-                                InFlight{next.operation, attempt, now + config_.ack_wait});
+    in_flight_.insert_or_assign(
+        next.operation.id(), InFlight{next.operation, attempt, now + config_.ack_wait, next.source});
   }
-  return std::optional<Delivery>(Delivery{std::move(next.operation), attempt, replayed});
+  return std::optional<Delivery>(
+      Delivery{std::move(next.operation), attempt, replayed, std::move(next.source)});
 }
 
 Result<void> Consumer::advance(const PublicKey& author, const LogId& log, SeqNum seq) {
@@ -346,7 +349,8 @@ Result<void> Consumer::ack(const Hash& id) {
 void Consumer::nak(const Hash& id) {
   auto found = in_flight_.find(id);
   if (found == in_flight_.end()) return;
-  queue_.push_front(Queued{std::move(found->second.operation), found->second.attempts});
+  queue_.push_front(Queued{std::move(found->second.operation), found->second.attempts, false,
+                           std::move(found->second.source)});
   in_flight_.erase(found);
 }
 
@@ -360,7 +364,8 @@ void Consumer::handle_timeout(Micros now) {
     if (config_.max_deliver > 0 && it->second.attempts >= config_.max_deliver) {
       exhausted_.push_back(std::move(it->second.operation));
     } else {
-      redeliver.push_back(Queued{std::move(it->second.operation), it->second.attempts});
+      redeliver.push_back(Queued{std::move(it->second.operation), it->second.attempts, false,
+                                 std::move(it->second.source)});
     }
     it = in_flight_.erase(it);
   }
@@ -370,16 +375,15 @@ void Consumer::handle_timeout(Micros now) {
     return a.operation.seq_num() < b.operation.seq_num();
   });
   if (config_.causal && redeliver.size() > 1) {
-    std::map<Hash, std::uint32_t> attempts;
+    std::map<Hash, Queued> waiting;
     std::vector<Operation> operations;
     for (auto& item : redeliver) {
-      attempts.emplace(item.operation.id(), item.attempts);
-      operations.push_back(std::move(item.operation));
+      operations.push_back(item.operation);
+      waiting.emplace(item.operation.id(), std::move(item));
     }
     redeliver.clear();
     for (auto& operation : in_causal_order(std::move(operations))) {
-      const std::uint32_t tried = attempts[operation.id()];
-      redeliver.push_back(Queued{std::move(operation), tried});
+      redeliver.push_back(std::move(waiting.at(operation.id())));
     }
   }
   for (auto it = redeliver.rbegin(); it != redeliver.rend(); ++it) {

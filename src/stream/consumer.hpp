@@ -17,6 +17,7 @@
 #include <string>
 #include <variant>
 
+#include <p2panda/events.hpp>
 #include <p2panda/extensions.hpp>
 
 #include "store/store.hpp"
@@ -58,6 +59,7 @@ struct Delivery {
   Operation operation;
   std::uint32_t attempt = 1;  // 1 on first delivery
   bool replayed = false;      // from the replay start() queued
+  Source source = FromLocalStore{};  // as offered; replays are FromLocalStore
 };
 
 class Consumer {
@@ -74,8 +76,10 @@ class Consumer {
   Result<std::size_t> start(const StartFrom& from, Micros now);
 
   // Queues a newly processed operation (call in log order per author). System operations (no
-  // body) are acked here and never delivered. Errors: Store* (persisting that ack).
-  Result<void> offer(const Operation& operation, Micros now);
+  // body) are acked here and never delivered. `source` goes out with its deliveries, also when
+  // the operation waited in the store (a backlog range holds operations of one source).
+  // Errors: Store* (persisting that ack).
+  Result<void> offer(const Operation& operation, Micros now, Source source = FromLocalStore{});
 
   // The next operation to hand to the application, if any and if fewer than max_ack_pending
   // deliveries are unacked. With AckPolicy::Automatic it is acked as it is handed out.
@@ -126,6 +130,7 @@ class Consumer {
     Operation operation;
     std::uint32_t attempts = 0;
     bool replayed = false;
+    Source source = FromLocalStore{};
   };
   // Stored operations to deliver after the queue, not read yet: the entries of one log after
   // `after` up to `until`, oldest first.
@@ -135,18 +140,20 @@ class Consumer {
     std::optional<SeqNum> after;
     SeqNum until;
     bool replayed = false;
+    Source source = FromLocalStore{};  // of every operation in the range
   };
   struct InFlight {
     Operation operation;
     std::uint32_t attempts;
     Micros deadline;
+    Source source;
   };
 
   Result<void> advance(const PublicKey& author, const LogId& log, SeqNum seq);
   void forget_acked(const PublicKey& author, SeqNum seq);
   Result<std::size_t> queue_replay(const LogRanges& ranges, std::optional<Timestamp> since);
   Result<std::size_t> backlog_replay(const LogRanges& ranges);
-  Result<void> backlog_offer(const Operation& operation);
+  Result<void> backlog_offer(const Operation& operation, Source source);
   Result<void> refill();
   void push(Queued queued);
 

@@ -3,6 +3,8 @@
 // each delivered once, none lost.
 #include "stream/consumer.hpp"
 
+#include <map>
+
 #include "../store/store_fixture.hpp"
 #include "stream/ingest.hpp"
 
@@ -107,6 +109,69 @@ TEST_F(ConsumerBacklogTest, LiveOffersPastTheBoundWaitInTheStore) {
   ASSERT_OK(consumer.offer(publish(alice), 0));
   EXPECT_FALSE(consumer.backlogged());
   EXPECT_EQ(consumer.pending(), 1u);
+}
+
+// Where an operation came from goes out with it, also when it waited in the store (a backlog
+// range holds one source's operations) and when it is delivered again after a nak or the ack
+// wait. Nothing is kept per operation for it outside the bounded queue.
+TEST_F(ConsumerBacklogTest, WhereAnOperationCameFromSurvivesTheStoreAndRedelivery) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  const NodeId remote = PrivateKey::generate().public_key();
+  const Source sources[] = {FromSyncSession{remote, 1, SessionPhase::Sync},
+                            FromSyncSession{remote, 1, SessionPhase::Live}, FromLocalStore{},
+                            FromImport{7}};
+  ConsumerConfig config = bounded();
+  config.ack_wait = 1'000;
+  Consumer consumer(*store_, topic_, config);
+  ASSERT_OK(consumer.start(FromFrontier{}, 0));
+  std::map<Hash, Source> offered;
+  for (int i = 0; i < 32; ++i) {
+    const Source& source = sources[(i / 6) % 4];  // runs of six, then the next source
+    const Operation operation = publish(alice);
+    offered.emplace(operation.id(), source);
+    ASSERT_OK(consumer.offer(operation, 0, source));
+  }
+  EXPECT_TRUE(consumer.backlogged());
+  std::optional<Hash> timed_out;
+  std::size_t delivered = 0;
+  while (true) {
+    auto next = consumer.next_delivery(0);
+    ASSERT_OK(next);
+    if (!next->has_value()) break;
+    const Delivery& delivery = **next;
+    ++delivered;
+    EXPECT_EQ(delivery.source, offered.at(delivery.operation.id()))
+        << "seq " << delivery.operation.seq_num().value();
+    // The last one stays unacked (an ack of seq n acks the log below n too).
+    if (delivery.operation.seq_num().value() == 31) timed_out = delivery.operation.id();
+    if (delivery.operation.id() != timed_out) ASSERT_OK(consumer.ack(delivery.operation.id()));
+  }
+  EXPECT_EQ(delivered, 32u);
+  ASSERT_TRUE(timed_out.has_value());
+
+  // The ack wait ran out for seq 31 (offered from the live phase of the session).
+  consumer.handle_timeout(2'000);
+  auto redelivered = consumer.next_delivery(2'000);
+  ASSERT_OK(redelivered);
+  ASSERT_TRUE(redelivered->has_value());
+  EXPECT_EQ((*redelivered)->operation.id(), *timed_out);
+  EXPECT_EQ((*redelivered)->attempt, 2u);
+  EXPECT_EQ((*redelivered)->source, offered.at(*timed_out));
+  ASSERT_OK(consumer.ack(*timed_out));
+
+  // A nak: delivered again at once, with its source.
+  const Operation again = publish(alice);
+  ASSERT_OK(consumer.offer(again, 0, sources[3]));
+  auto first = consumer.next_delivery(0);
+  ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  consumer.nak(again.id());
+  auto renewed = consumer.next_delivery(0);
+  ASSERT_OK(renewed);
+  ASSERT_TRUE(renewed->has_value());
+  EXPECT_EQ((*renewed)->attempt, 2u);
+  EXPECT_EQ((*renewed)->source, sources[3]);
+  ASSERT_OK(consumer.ack(again.id()));
 }
 
 // On a causal topic the order of arrival is the order of delivery, across logs too: a log's
