@@ -75,12 +75,20 @@ void LogSyncSession::handle_message(ByteSpan payload, Micros now) {
     fail(violation("message before the session started"));
     return;
   }
-  const bool syncing = state_ == State::Syncing;
+  // After our Close the remote still sends what it queued before it saw it: while we closed
+  // during the sync phase, its sync messages stay valid and its operations are taken, but we
+  // answer nothing.
+  const bool syncing =
+      state_ == State::Syncing || (state_ == State::Closing && closed_during_sync_);
   std::visit(
       [&](auto& value) {
         using T = std::decay_t<decltype(value)>;
         if constexpr (std::is_same_v<T, Have>) {
           if (!syncing || have_received_) return fail(violation("unexpected Have"));
+          if (state_ == State::Closing) {
+            have_received_ = true;
+            return;
+          }
           on_have(std::move(value.heights));
         } else if constexpr (std::is_same_v<T, PreSync>) {
           if (!syncing || !have_received_ || announced_) return fail(violation("unexpected PreSync"));
@@ -260,6 +268,7 @@ void LogSyncSession::send_live(const Operation& operation) {
 
 void LogSyncSession::close() {
   if (finished() || state_ == State::Closing) return;
+  closed_during_sync_ = state_ == State::Syncing;
   state_ = State::Closing;
   queue(*encode_topic_log_sync(Close{}));
 }

@@ -130,6 +130,7 @@ class LogSyncSession {
   bool announced_ = false;        // remote's PreSync or first Done arrived
   bool done_sent_ = false;
   bool done_received_ = false;
+  bool closed_during_sync_ = false;  // close() came before the sync phase ended
   MetricsExchanged exchanged_;
   std::deque<Range> ranges_;      // what the remote lacks, not yet read from the store
   std::deque<Operation> loaded_;  // read from the store, not yet sent

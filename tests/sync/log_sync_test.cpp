@@ -104,6 +104,31 @@ TEST_F(LogSyncTest, ExchangesExactlyWhatEachSideLacksThenGoesLive) {
   EXPECT_TRUE(a.finished());
 }
 
+// A side that closes during the sync phase (its application dropped the topic) still gets what
+// the remote sent before it saw the Close: that is not a protocol violation, and what arrives
+// is taken. (It showed as a reset session in a node test, one run in ~100.)
+TEST_F(LogSyncTest, ClosingDuringTheSyncPhaseEndsGracefully) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  for (int i = 0; i < 2; ++i) ingest(*a_store_, alice.next());
+  LogSyncSession a(*a_store_, topic_), b(*b_store_, topic_);
+  ASSERT_OK(a.start(0));
+  ASSERT_OK(b.start(0));
+  // b's Have reaches a, which answers with its sync; b closes before any of it arrives.
+  while (auto payload = b.poll_transmit()) a.handle_message(*payload, 0);
+  b.close();
+  std::vector<SessionEvent> a_events, b_events;
+  exchange(a, b, a_events, b_events);
+  EXPECT_NE(find<SessionFinished>(a_events), nullptr);  // a saw the Close
+  b.handle_closed({}, 0);                                // and closed the transport
+  for (auto& event : events(b)) b_events.push_back(std::move(event));
+  const auto* failed = find<Failed>(b_events);
+  EXPECT_EQ(failed, nullptr) << failed->error.to_string();
+  EXPECT_NE(find<SessionFinished>(b_events), nullptr);
+  std::size_t received = 0;
+  for (const auto& event : b_events) received += std::holds_alternative<OperationReceived>(event);
+  EXPECT_EQ(received, 2u);
+}
+
 TEST_F(LogSyncTest, ProtocolViolationsFailTheSession) {
   const std::vector<std::pair<std::string, std::vector<Bytes>>> cases = {
       {"PreSync before Have", {encode(PreSync{1, 1})}},
