@@ -104,9 +104,11 @@ void LogSyncSession::handle_message(ByteSpan payload, Micros now) {
           if (!syncing || !have_received_ || done_received_) return fail(violation("unexpected Done"));
           if (!announced_) on_announce(0, 0);
           done_received_ = true;
+          // Closing: what follows the remote's Done is live (it may have seen ours).
+          if (state_ == State::Closing) closed_during_sync_ = false;
           maybe_finish_sync();
         } else if constexpr (std::is_same_v<T, Live>) {
-          if (state_ != State::Live && state_ != State::Closing) {
+          if (syncing || (state_ != State::Live && state_ != State::Closing)) {
             return fail(violation("Live before the sync finished"));
           }
           on_operation(value.header.encode(), std::move(value.body), Phase::Live);
@@ -268,8 +270,13 @@ void LogSyncSession::send_live(const Operation& operation) {
 
 void LogSyncSession::close() {
   if (finished() || state_ == State::Closing) return;
-  closed_during_sync_ = state_ == State::Syncing;
+  // Still waiting for the remote's Done: its sync messages may follow.
+  closed_during_sync_ = state_ == State::Syncing && !done_received_;
   state_ = State::Closing;
+  // Nothing is sent after the Close.
+  ranges_.clear();
+  loaded_.clear();
+  held_for_live_.clear();
   queue(*encode_topic_log_sync(Close{}));
 }
 

@@ -174,6 +174,39 @@ TEST_F(ConsumerBacklogTest, WhereAnOperationCameFromSurvivesTheStoreAndRedeliver
   ASSERT_OK(consumer.ack(again.id()));
 }
 
+// On a causal topic redeliveries are put in causal order as a batch; each keeps its source.
+// A replay comes from the store: FromLocalStore.
+TEST_F(ConsumerBacklogTest, CausalRedeliveriesKeepTheirSourcesAndReplaysAreLocal) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  LogWriter bob(PrivateKey::generate(), topic_);
+  const Operation replayed = publish(alice);
+  ConsumerConfig config = bounded(/*causal=*/true);
+  config.ack_wait = 1'000;
+  Consumer consumer(*store_, topic_, config);
+  ASSERT_OK(consumer.start(FromStart{}, 0));
+  const Source from_session = FromSyncSession{PrivateKey::generate().public_key(), 4,
+                                              SessionPhase::Live};
+  const Source from_import = FromImport{9};
+  const Operation second = publish(alice), third = publish(bob);
+  ASSERT_OK(consumer.offer(second, 0, from_session));
+  ASSERT_OK(consumer.offer(third, 0, from_import));
+  std::map<Hash, Source> expected = {
+      {replayed.id(), FromLocalStore{}}, {second.id(), from_session}, {third.id(), from_import}};
+  for (Micros now : {Micros{0}, Micros{2'000}}) {
+    if (now > 0) consumer.handle_timeout(now);  // none acked: all three come again
+    std::size_t seen = 0;
+    while (true) {
+      auto next = consumer.next_delivery(now);
+      ASSERT_OK(next);
+      if (!next->has_value()) break;
+      ++seen;
+      EXPECT_EQ((*next)->attempt, now > 0 ? 2u : 1u);
+      EXPECT_EQ((*next)->source, expected.at((*next)->operation.id()));
+    }
+    EXPECT_EQ(seen, 3u);
+  }
+}
+
 // On a causal topic the order of arrival is the order of delivery, across logs too: a log's
 // later offer never joins its earlier entry ahead of another log's offer that came between.
 TEST_F(ConsumerBacklogTest, ACausalTopicsBacklogKeepsTheOrderOfArrival) {

@@ -117,7 +117,14 @@ TEST_F(LogSyncTest, ClosingDuringTheSyncPhaseEndsGracefully) {
   while (auto payload = b.poll_transmit()) a.handle_message(*payload, 0);
   b.close();
   std::vector<SessionEvent> a_events, b_events;
-  exchange(a, b, a_events, b_events);
+  while (auto payload = a.poll_transmit()) b.handle_message(*payload, 0);
+  // b answers nothing but its Close.
+  std::vector<Bytes> from_b;
+  while (auto payload = b.poll_transmit()) from_b.push_back(std::move(*payload));
+  ASSERT_EQ(from_b.size(), 1u);
+  EXPECT_EQ(from_b[0], encode(Close{}));
+  a.handle_message(from_b[0], 0);
+  for (auto& event : events(a)) a_events.push_back(std::move(event));
   EXPECT_NE(find<SessionFinished>(a_events), nullptr);  // a saw the Close
   b.handle_closed({}, 0);                                // and closed the transport
   for (auto& event : events(b)) b_events.push_back(std::move(event));
@@ -127,6 +134,52 @@ TEST_F(LogSyncTest, ClosingDuringTheSyncPhaseEndsGracefully) {
   std::size_t received = 0;
   for (const auto& event : b_events) received += std::holds_alternative<OperationReceived>(event);
   EXPECT_EQ(received, 2u);
+}
+
+// b sent its Done and closes before the remote's arrives. The remote, having b's Done, goes
+// live and publishes: after its Done, b takes live operations again, both as Live and as the
+// Operation message that carries causal ones. Before that Done a Live is still a violation.
+TEST_F(LogSyncTest, ClosingAfterOurDoneTakesTheRemotesLiveOperations) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  ingest(*a_store_, alice.next());
+  LogSyncSession a(*a_store_, topic_), b(*b_store_, topic_);
+  ASSERT_OK(a.start(0));
+  ASSERT_OK(b.start(0));
+  a.handle_message(*b.poll_transmit(), 0);  // b's Have
+  b.handle_message(*a.poll_transmit(), 0);  // a's Have: b lacks alice's log, a lacks nothing
+  while (auto payload = b.poll_transmit()) a.handle_message(*payload, 0);  // b's Done
+  std::vector<Bytes> in_flight;  // a's PreSync, operation and Done, then live operations
+  while (auto payload = a.poll_transmit()) in_flight.push_back(std::move(*payload));
+  ASSERT_EQ(a.phase(), Phase::Live);
+  b.close();
+  const Operation plain = alice.next();
+  const Operation causal = alice.next(Body(Bytes(8, 1)), false, std::vector<Hash>{plain.id()});
+  a.publish(plain);
+  a.publish(causal);
+  while (auto payload = a.poll_transmit()) in_flight.push_back(std::move(*payload));
+  ASSERT_EQ(in_flight.size(), 5u);
+  EXPECT_EQ(in_flight[4][0], in_flight[1][0]) << "the causal one travels as an Operation message";
+
+  // Delivered in order: accepted, all three operations reported.
+  for (const auto& payload : in_flight) b.handle_message(payload, 0);
+  b.handle_closed({}, 0);
+  const auto list = events(b);
+  const auto* failed = find<Failed>(list);
+  EXPECT_EQ(failed, nullptr) << failed->error.to_string();
+  std::size_t received = 0;
+  for (const auto& event : list) received += std::holds_alternative<OperationReceived>(event);
+  EXPECT_EQ(received, 3u);
+
+  // The live one ahead of the Done: a violation, closing or not.
+  LogSyncSession c(*b_store_, topic_);
+  ASSERT_OK(c.start(0));
+  c.handle_message(encode(Have{}), 0);
+  c.close();
+  c.handle_message(in_flight[3], 0);  // a Live before any Done
+  const auto c_events = events(c);
+  const auto* violation = find<Failed>(c_events);
+  ASSERT_NE(violation, nullptr);
+  EXPECT_EQ(violation->error.code(), Errc::SyncProtocolViolation) << violation->error.to_string();
 }
 
 TEST_F(LogSyncTest, ProtocolViolationsFailTheSession) {
