@@ -156,7 +156,9 @@ void LogSyncSession::on_announce(std::uint64_t operations, std::uint64_t bytes) 
   announced_ = true;
   exchanged_.incoming_operations = operations;
   exchanged_.incoming_bytes = bytes;
-  events_.push_back(exchanged_);
+  // Closing already: no SyncStarted for a topic the application just dropped (its SyncEnded
+  // still reports what arrived).
+  if (state_ != State::Closing) events_.push_back(exchanged_);
 }
 
 void LogSyncSession::on_operation(ByteSpan header, std::optional<Bytes> body, Phase phase) {

@@ -131,6 +131,7 @@ TEST_F(LogSyncTest, ClosingDuringTheSyncPhaseEndsGracefully) {
   const auto* failed = find<Failed>(b_events);
   EXPECT_EQ(failed, nullptr) << failed->error.to_string();
   EXPECT_NE(find<SessionFinished>(b_events), nullptr);
+  EXPECT_EQ(find<MetricsExchanged>(b_events), nullptr) << "no SyncStarted after the Close";
   std::size_t received = 0;
   for (const auto& event : b_events) received += std::holds_alternative<OperationReceived>(event);
   EXPECT_EQ(received, 2u);
