@@ -44,6 +44,7 @@ struct SyncManager::Session {
   bool ended = false;
   bool topic_known = false;  // ours from the start; a peer's once its handshake named it
   bool superseded = false;   // ended by the peer's session for the same slot: not a failure
+  bool close_on_start = false;  // dropped during its handshake: closes as soon as it starts
   std::size_t ingesting = 0;  // received operations not yet through the ingest queue
   // SyncEnded waits until the session's last received operation was processed, so that a
   // subscriber sees every Processed event of a session before its end.
@@ -78,12 +79,26 @@ void SyncManager::unfollow(const Topic& topic) {
   if (!topics_.erase(topic)) return;
   topic_peers_.erase(topic);
   backoff_.forget_topic(topic);
-  close_topic(topic);  // running sessions end gracefully, once what is queued is sent
-  std::vector<std::shared_ptr<Session>> pending;  // still dialling or in the handshake
+  std::vector<std::shared_ptr<Session>> dropped;  // drop() may end them, and end() erases
   for (auto& [key, session] : sessions_) {
-    if (key.second == topic && !session->core) pending.push_back(session);
+    if (key.second == topic) dropped.push_back(session);
   }
-  for (const auto& session : pending) end(*session, std::nullopt);
+  for (const auto& session : dropped) drop(session);
+}
+
+// The handshake has no message for "never mind": a session whose peer may have seen its
+// handshake finishes it and then sends Close at once, instead of closing the stream, which the
+// peer could only take for a failure (SyncClosedUnexpectedly, or a rejected handshake and its
+// backoff). One still dialling (no stream) is invisible to the peer and just ends.
+void SyncManager::drop(std::shared_ptr<Session> session) {
+  if (session->core) {
+    session->core->close();  // ends gracefully, once what is queued is sent
+    session->wake.notify_all();
+  } else if (session->stream) {
+    session->close_on_start = true;
+  } else {
+    end(*session, std::nullopt);
+  }
 }
 
 void SyncManager::add_peer(net::PeerAddress peer) {
@@ -116,13 +131,7 @@ void SyncManager::remove_topic_peer(const Topic& topic, const NodeId& peer) {
   if (peers_.contains(peer)) return;  // a peer for every topic keeps its session
   auto session = sessions_.find({peer, topic});
   if (session == sessions_.end()) return;
-  auto keep = session->second;  // end() erases the map's reference
-  if (keep->core) {
-    keep->core->close();  // ends gracefully, once what is queued is sent
-    keep->wake.notify_all();
-  } else {
-    end(*keep, std::nullopt);
-  }
+  drop(session->second);
 }
 
 void SyncManager::connect_missing() {
@@ -305,6 +314,7 @@ net::Awaitable<void> SyncManager::run(std::shared_ptr<Session> session) {
   engine_.counters().sessions_started.fetch_add(1);
   engine_.counters().sessions_running.fetch_add(1);
   (void)session->core->start(now_micros());  // a failure shows up as a Failed event
+  if (session->close_on_start) session->core->close();
   asio::co_spawn(engine_.executor(), read_loop(session), asio::detached);
   auto& core = *session->core;
   while (!session->ended) {

@@ -60,6 +60,8 @@ class SyncManager {
   net::Awaitable<void> read_loop(std::shared_ptr<Session> session);
   void drain_events(const std::shared_ptr<Session>& session);
   void end(Session& session, std::optional<Error> error);
+  // Ends a session so that the peer sees a graceful end (unfollowed topic, gossip neighbour gone).
+  void drop(std::shared_ptr<Session> session);  // by value: end() erases the map's reference
   net::Awaitable<void> retry_loop();
   void connect_missing();
   void watchdog(std::shared_ptr<Session> session);

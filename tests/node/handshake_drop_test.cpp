@@ -1,0 +1,99 @@
+// A topic dropped while a peer is in the middle of the sync handshake with us. The handshake has
+// no message for "never mind", so the session finishes it and sends Close at once: the peer sees
+// a graceful end. Before, the stream just ended, which the peer can only take for a failure (a
+// rejected handshake and its backoff, or SyncClosedUnexpectedly). A raw peer on the simulated
+// network speaks the handshake by hand, so that the drop lands between its two steps.
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_future.hpp>
+#include <future>
+#include <optional>
+#include <thread>
+
+#include "net/transport.hpp"
+#include "node_fixture.hpp"
+#include "sync/messages.hpp"
+
+namespace p2panda::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct RawSession {
+  std::vector<sync::TopicLogSyncMessage> received;  // after the handshake, in order
+  std::optional<std::string> error;                 // what went wrong, if anything
+};
+
+TEST(HandshakeDrop, ATopicDroppedMidHandshakeStillEndsWithAClose) {
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add();
+  const Topic topic = Topic::random();
+  std::optional<Stream<std::string>> on_a;
+  {
+    auto opened = a.stream_blocking<std::string>(topic);
+    ASSERT_TRUE(opened);
+    on_a.emplace(std::move(*opened));
+  }
+
+  asio::io_context io;
+  auto raw = nodes.hub()->add(PrivateKey::generate(), io.get_executor());
+  std::promise<void> halfway, dropped;
+  auto dropped_future = dropped.get_future();
+  auto peer = [&]() -> net::Awaitable<RawSession> {
+    RawSession out;
+    auto connecting =
+        raw->connect(net::PeerAddress{a.id(), {}},
+                     protocol_alpn("p2panda/log_sync/v1", a.network_id()));
+    auto connection = co_await std::move(connecting);
+    if (!connection) co_return RawSession{{}, connection.error().to_string()};
+    auto opening = (*connection)->open_bi();
+    auto stream = co_await std::move(opening);
+    if (!stream) co_return RawSession{{}, stream.error().to_string()};
+    auto hello = sync::encode_topic_handshake(sync::HandshakeTopic{topic});
+    auto sending = net::write_frame(**stream, hello);
+    (void)co_await std::move(sending);
+    auto replying = net::read_frame(**stream, 1024);
+    auto reply = co_await std::move(replying);
+    if (!reply || !*reply) co_return RawSession{{}, "no HandshakeDone from a"};
+    halfway.set_value();
+    // a drops the topic now. Blocking this thread is fine: nothing of ours needs to run.
+    dropped_future.wait();
+    auto finishing = net::write_frame(**stream, sync::encode_topic_handshake(sync::HandshakeDone{}));
+    (void)co_await std::move(finishing);
+    while (true) {
+      auto reading = net::read_frame(**stream, 1 << 20);
+      auto frame = co_await std::move(reading);
+      if (!frame) co_return RawSession{std::move(out.received), frame.error().to_string()};
+      if (!*frame) co_return RawSession{std::move(out.received), "the stream ended without Close"};
+      auto message = sync::decode_topic_log_sync(**frame);
+      if (!message) co_return RawSession{std::move(out.received), message.error().to_string()};
+      out.received.push_back(std::move(*message));
+      if (std::holds_alternative<sync::Close>(out.received.back())) break;
+    }
+    auto closing = (*stream)->finish();  // as a real peer does on Close
+    (void)co_await std::move(closing);
+    co_return out;
+  };
+  auto result = asio::co_spawn(io, peer(), asio::use_future);
+  std::thread runner([&] { io.run(); });
+  const bool reached = halfway.get_future().wait_for(10s) == std::future_status::ready;
+  if (reached) {
+    on_a.reset();  // publisher and subscription: a stops following the topic
+    // Handled on a's node thread in order: once this returns, so was the drop.
+    EXPECT_TRUE(a.stream_blocking<std::string>(Topic::random()));
+  }
+  dropped.set_value();
+  const bool ended = result.wait_for(10s) == std::future_status::ready;
+  if (!ended) io.stop();
+  runner.join();
+  ASSERT_TRUE(reached) << "the handshake did not get halfway";
+  ASSERT_TRUE(ended) << "the raw peer timed out";
+  const RawSession session = result.get();
+  EXPECT_FALSE(session.error.has_value()) << *session.error;
+  ASSERT_EQ(session.received.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<sync::Have>(session.received[0]));
+  EXPECT_TRUE(std::holds_alternative<sync::Close>(session.received[1]));
+}
+
+}  // namespace
+}  // namespace p2panda::test
