@@ -50,6 +50,7 @@ class HyParView {
 
   const std::vector<PeerId>& active_view() const { return active_; }
   const std::vector<PeerId>& passive_view() const { return passive_; }
+  bool is_active(const PeerId& peer) const;
 
  private:
   enum class Removal { ConnectionClosed, DisconnectReceived, Random };
@@ -73,7 +74,6 @@ class HyParView {
   void refill_active_from_passive(const std::vector<PeerId>& skip, Io& io);
   void insert_peer_info(const PeerInfo& info, Io& io);
   PeerInfo peer_info(const PeerId& peer) const;
-  bool is_active(const PeerId& peer) const;
   bool is_passive(const PeerId& peer) const;
 
   PeerId me_;

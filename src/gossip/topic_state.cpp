@@ -48,6 +48,11 @@ std::vector<Output> TopicState::handle_message(const PeerId& from, const Message
     membership_.handle_message(from, message, io);
   } else {
     broadcast_.handle_message(from, message, now, io);
+    // PlumTree takes the sender of a Prune, a duplicate, a Graft or an announcement as a
+    // neighbour. One outside the active view (dropped, its messages still in flight) must not
+    // become one: its gossip counts, but the eager and lazy sets follow the active view, and
+    // nothing it announced is grafted from it.
+    if (!membership_.is_active(from)) broadcast_.neighbor_down(from, now, io);
   }
   return finish(io, now);
 }

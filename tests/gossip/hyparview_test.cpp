@@ -99,5 +99,36 @@ TEST(HyParView, UnansweredJoinIsRetriedWithBackoff) {
   EXPECT_TRUE(sent_to(later, boot).empty());
 }
 
+// PlumTree takes the sender of a Prune, a duplicate, a Graft or an announced message as a
+// neighbour. A peer outside the active view (one we dropped whose messages were in flight) must
+// not become one that way: the eager and lazy sets follow the active view. Its gossip still
+// counts.
+TEST(HyParView, BroadcastFromOutsideTheActiveViewIsDeliveredButMakesNoNeighbour) {
+  TopicState state(kMe, std::nullopt, {}, 1);
+  const PeerId gone = filled<PeerId>(2);
+  (void)state.handle_message(gone, Join{}, 0);
+  ASSERT_TRUE(state.eager_peers().contains(gone));
+  (void)state.peer_disconnected(gone, 1);
+  ASSERT_TRUE(state.active_view().empty());
+
+  (void)state.handle_message(gone, Prune{}, 2);
+  (void)state.handle_message(gone, Graft{std::nullopt, 0}, 3);
+  const Bytes content{1, 2, 3};
+  const Gossip gossip{MessageId::from_content(content), content, DeliveryScope::swarm(0)};
+  EXPECT_EQ(only<Received>(state.handle_message(gone, gossip, 4)).size(), 1u);
+  (void)state.handle_message(gone, gossip, 5);  // a duplicate
+  const Bytes other{4, 5, 6};
+  auto announced = state.handle_message(gone, IHave{{{MessageId::from_content(other), 1}}}, 6);
+  EXPECT_TRUE(state.eager_peers().empty());
+  EXPECT_TRUE(state.lazy_peers().empty());
+  // The graft timer finds no one to ask.
+  for (Micros now = 7; now < 10'000'000; now += 100'000) {
+    for (const auto& message : sent_to(state.handle_timeout(now), gone)) {
+      EXPECT_FALSE(std::holds_alternative<Graft>(message));
+    }
+  }
+  EXPECT_TRUE(state.eager_peers().empty());
+}
+
 }  // namespace
 }  // namespace p2panda::gossip
