@@ -72,6 +72,10 @@ void SyncManager::start() {
 
 void SyncManager::follow(const Topic& topic) {
   topics_.insert(topic);
+  // Followed again while a dropped session is still in its handshake: it goes on instead.
+  for (auto& [key, session] : sessions_) {
+    if (key.second == topic && !session->core) session->close_on_start = false;
+  }
   connect_missing();
 }
 
@@ -121,6 +125,10 @@ void SyncManager::add_topic_peer(const Topic& topic, net::PeerAddress peer) {
   if (peer.node_id == engine_.id()) return;
   auto& known = topic_peers_[topic][peer.node_id];
   if (known.addresses != peer.addresses) backoff_.clear_peer(peer.node_id);
+  if (auto session = sessions_.find({peer.node_id, topic});
+      session != sessions_.end() && !session->second->core && topics_.contains(topic)) {
+    session->second->close_on_start = false;  // a neighbour again before its session started
+  }
   known = std::move(peer);
   connect_missing();
 }
@@ -233,6 +241,7 @@ net::Awaitable<void> SyncManager::initiate(NodeId remote, Topic topic) {
   auto done = co_await net::write_frame(*session->stream,
                                         sync::encode_topic_handshake(sync::HandshakeDone{}));
   if (!done) co_return end(*session, done.error());
+  if (session->ended) co_return;  // replaced or timed out while the Done was written
   co_await run(session);
 }
 
@@ -419,9 +428,12 @@ void SyncManager::end(Session& session, std::optional<Error> error) {
       session.ended_event = std::move(event);
     }
   }
-  if (error) engine_.counters().sessions_failed.fetch_add(1);
+  // A session dropped during its handshake (close_on_start) that fails before it starts was
+  // given up on anyway: not a failure, no backoff, nothing to tell.
+  const bool given_up = !session.core && session.close_on_start;
+  if (error && !given_up) engine_.counters().sessions_failed.fetch_add(1);
   // Failed before it started: no SyncEnded tells anyone, so the system events do.
-  if (!session.core && error && session.topic_known && !session.superseded &&
+  if (!session.core && error && session.topic_known && !session.superseded && !given_up &&
       error->code() != Errc::NodeShutDown) {
     const auto wait = backoff_.failed({session.remote, session.topic}, Clock::now());
     engine_.emit_system(SyncSessionFailed{
