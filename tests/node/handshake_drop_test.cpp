@@ -58,7 +58,9 @@ TEST(HandshakeDrop, ATopicDroppedMidHandshakeStillEndsWithAClose) {
     halfway.set_value();
     // a drops the topic now. Blocking this thread is fine: nothing of ours needs to run.
     dropped_future.wait();
-    auto finishing = net::write_frame(**stream, sync::encode_topic_handshake(sync::HandshakeDone{}));
+    // Named: write_frame keeps a view of the bytes until it is awaited.
+    const Bytes done = sync::encode_topic_handshake(sync::HandshakeDone{});
+    auto finishing = net::write_frame(**stream, done);
     (void)co_await std::move(finishing);
     while (true) {
       auto reading = net::read_frame(**stream, 1 << 20);
