@@ -41,7 +41,7 @@ Result<std::shared_ptr<NodeEngine>> NodeEngine::create(NodeConfig config) {
   if (!store) return Unexpected{std::move(store).error()};
   // Before any stream opens, so that replays bring what this releases.
   auto settled = (*store)->write([](store::StoreWriter& writer) -> Result<void> {
-    P2PANDA_TRY(released, stream::release_settled(writer, {}));
+    P2PANDA_TRY(released, stream::release_settled(writer));
     (void)released;
     return {};
   });

@@ -63,6 +63,20 @@ const std::vector<const char*> kMigrations = {
     );
     CREATE INDEX orderer_pending_by_dependency ON orderer_pending (dependency);
     )sql",
+    // 2: the held-back operations by log id (a topic's, for every author), so that each topic's
+    // backlog is bounded on its own and counted without a scan of every held-back row.
+    // Held-back entries deleted by a prune before this version are left out: nothing of them
+    // is stored any more, and they were not counted against their topic then either.
+    R"sql(
+    CREATE TABLE orderer_held (
+      id     BLOB PRIMARY KEY NOT NULL,
+      log_id BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX orderer_held_by_log ON orderer_held (log_id);
+    INSERT INTO orderer_held (id, log_id)
+      SELECT DISTINCT pending.id, operations.log_id
+      FROM orderer_pending AS pending JOIN operations ON operations.id = pending.id;
+    )sql",
 };
 
 }  // namespace

@@ -42,6 +42,13 @@ Result<std::uint64_t> SqliteTx::orderer_pending_count() {
   return static_cast<std::uint64_t>(count);
 }
 
+Result<std::uint64_t> SqliteTx::orderer_held_count(const LogId& log) {
+  P2PANDA_TRY(statement, db_.prepare("SELECT COUNT(*) FROM orderer_held WHERE log_id = ?"));
+  statement->bind(1, log.bytes());
+  P2PANDA_CHECK(statement->step());
+  return static_cast<std::uint64_t>(statement->column_int(0));
+}
+
 Result<std::vector<Hash>> SqliteTx::orderer_waiting_for(const Hash& id) {
   P2PANDA_TRY(statement, db_.prepare("SELECT dependency FROM orderer_pending WHERE id = ? "
                                      "ORDER BY dependency"));
@@ -69,10 +76,7 @@ Result<bool> SqliteTx::orderer_any_pending() {
 }
 
 Result<bool> SqliteTx::orderer_holds(const LogId& log) {
-  // Through the held-back rows (few) and the id index, not through the log's entries (many).
-  P2PANDA_TRY(statement, db_.prepare("SELECT 1 FROM orderer_pending AS pending "
-                                     "JOIN operations ON operations.id = pending.id "
-                                     "WHERE operations.log_id = ? LIMIT 1"));
+  P2PANDA_TRY(statement, db_.prepare("SELECT 1 FROM orderer_held WHERE log_id = ? LIMIT 1"));
   statement->bind(1, log.bytes());
   return statement->step();
 }
@@ -95,7 +99,13 @@ Result<void> SqliteTx::orderer_mark_ready(const Hash& id) {
   return statement->run();
 }
 
-Result<void> SqliteTx::orderer_add_pending(const Hash& id, std::span<const Hash> missing) {
+Result<void> SqliteTx::orderer_add_pending(const Hash& id, const LogId& log,
+                                            std::span<const Hash> missing) {
+  {
+    P2PANDA_TRY(held, db_.prepare("INSERT OR IGNORE INTO orderer_held (id, log_id) VALUES (?, ?)"));
+    held->bind(1, id.bytes()).bind(2, log.bytes());
+    P2PANDA_CHECK(held->run());
+  }
   P2PANDA_TRY(statement, db_.prepare("INSERT OR IGNORE INTO orderer_pending (id, dependency) "
                                      "VALUES (?, ?)"));
   for (const Hash& dependency : missing) {
@@ -130,6 +140,14 @@ Result<std::vector<Hash>> SqliteTx::orderer_resolve(const Hash& dependency) {
     still->bind(1, id.bytes());
     P2PANDA_TRY(row, still->step());
     if (!row) unblocked.push_back(id);
+  }
+  if (!unblocked.empty()) {
+    P2PANDA_TRY(released, db_.prepare("DELETE FROM orderer_held WHERE id = ?"));
+    for (const Hash& id : unblocked) {
+      released->reset();
+      released->bind(1, id.bytes());
+      P2PANDA_CHECK(released->run());
+    }
   }
   return unblocked;
 }

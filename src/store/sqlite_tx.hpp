@@ -34,6 +34,7 @@ class SqliteTx final : public StoreWriter {
   Result<std::optional<Cursor>> get_cursor(const std::string& name) override;
   Result<bool> orderer_is_ready(const Hash& id) override;
   Result<std::uint64_t> orderer_pending_count() override;
+  Result<std::uint64_t> orderer_held_count(const LogId& log) override;
   Result<std::vector<Hash>> orderer_waiting_for(const Hash& id) override;
   Result<bool> orderer_awaited(const Hash& dependency) override;
   Result<bool> orderer_any_pending() override;
@@ -53,7 +54,8 @@ class SqliteTx final : public StoreWriter {
   Result<void> set_cursor(const Cursor& cursor) override;
   Result<void> delete_cursor(const std::string& name) override;
   Result<void> orderer_mark_ready(const Hash& id) override;
-  Result<void> orderer_add_pending(const Hash& id, std::span<const Hash> missing) override;
+  Result<void> orderer_add_pending(const Hash& id, const LogId& log,
+                                   std::span<const Hash> missing) override;
   Result<std::vector<Hash>> orderer_resolve(const Hash& dependency) override;
   Result<void> upsert_node(const NodeId& node_id, ByteSpan info, bool bootstrap,
                            Timestamp updated_at) override;

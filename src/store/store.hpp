@@ -77,6 +77,9 @@ class StoreReader {
   // Causal orderer state.
   virtual Result<bool> orderer_is_ready(const Hash& id) = 0;
   virtual Result<std::uint64_t> orderer_pending_count() = 0;  // distinct held-back operations
+  // Held-back operations of this log id that are still stored: what counts against a topic's
+  // bound. Reads an index range of that log's entries only.
+  virtual Result<std::uint64_t> orderer_held_count(const LogId& log) = 0;
   virtual Result<std::vector<Hash>> orderer_waiting_for(const Hash& id) = 0;
   virtual Result<bool> orderer_awaited(const Hash& dependency) = 0;  // something waits for it
   virtual Result<bool> orderer_any_pending() = 0;                     // cheap, unlike the count
@@ -101,7 +104,9 @@ class StoreWriter : public StoreReader {
   // (the head was wrong: a fork is refused, not stored), Store*.
   virtual Result<void> append_operation(const Operation& operation, const LogId& log) = 0;
   virtual Result<void> associate(const Topic& topic, const PublicKey& author, const LogId& log) = 0;
-  // Deletes the log's entries with seq < until. Returns how many were deleted.
+  // Deletes the log's entries with seq < until. Returns how many were deleted. A deleted entry
+  // the orderer holds back keeps waiting (its release resolves what waits for it) but no longer
+  // counts against the topic's bound.
   virtual Result<std::uint64_t> prune_entries(const PublicKey& author, const LogId& log,
                                               SeqNum until) = 0;
   // Keeps the header, drops the body. Returns whether the operation exists.
@@ -111,7 +116,9 @@ class StoreWriter : public StoreReader {
   virtual Result<void> delete_cursor(const std::string& name) = 0;
 
   virtual Result<void> orderer_mark_ready(const Hash& id) = 0;
-  virtual Result<void> orderer_add_pending(const Hash& id, std::span<const Hash> missing) = 0;
+  // Holds back `id`, an operation of `log`, until each of `missing` is released.
+  virtual Result<void> orderer_add_pending(const Hash& id, const LogId& log,
+                                           std::span<const Hash> missing) = 0;
   // Removes the "waits for `dependency`" rows and returns, in arrival order, the operations that
   // now wait for nothing else.
   virtual Result<std::vector<Hash>> orderer_resolve(const Hash& dependency) = 0;

@@ -52,10 +52,11 @@ Result<IngestResult> ingest(store::StoreWriter& writer, const Operation& operati
     // Refuse before writing anything when the orderer has no room for another held-back one.
     P2PANDA_TRY(missing, missing_dependencies(writer, operation.id(), waits_for));
     if (!missing.empty()) {
-      P2PANDA_TRY(pending, writer.orderer_pending_count());
+      P2PANDA_TRY(pending, writer.orderer_held_count(log));
       if (pending >= config.orderer.max_pending) {
-        return rejected(Error(Errc::OrdererFull, std::to_string(pending) +
-                                                     " operations already wait for dependencies"));
+        return rejected(Error(Errc::OrdererFull,
+                              std::to_string(pending) +
+                                  " operations of this topic already wait for dependencies"));
       }
     }
   }
@@ -80,7 +81,7 @@ Result<IngestResult> ingest(store::StoreWriter& writer, const Operation& operati
       P2PANDA_TRY(waiting, writer.orderer_waiting_for(*header.backlink));
       if (!waiting.empty()) {
         const Hash previous = *header.backlink;
-        P2PANDA_CHECK(writer.orderer_add_pending(operation.id(), {&previous, 1}));
+        P2PANDA_CHECK(writer.orderer_add_pending(operation.id(), log, {&previous, 1}));
         result.outcome = Pending{{previous}};
         return result;
       }
@@ -92,11 +93,11 @@ Result<IngestResult> ingest(store::StoreWriter& writer, const Operation& operati
       result.released.push_back(operation.id());
       return result;
     }
-    P2PANDA_TRY(ordered, order(writer, operation.id(), {}, config.orderer));
-    result.released = std::move(ordered.released);
+    P2PANDA_TRY(released, release(writer, operation.id()));
+    result.released = std::move(released);
     return result;
   }
-  P2PANDA_TRY(ordered, order(writer, operation.id(), waits_for, config.orderer));
+  P2PANDA_TRY(ordered, order(writer, operation.id(), log, waits_for, config.orderer));
   if (!ordered.missing.empty()) result.outcome = Pending{std::move(ordered.missing)};
   result.released = std::move(ordered.released);
   return result;

@@ -25,7 +25,7 @@ Result<std::vector<Hash>> missing_dependencies(store::StoreReader& reader, const
   return missing;
 }
 
-Result<OrderResult> order(store::StoreWriter& writer, const Hash& id,
+Result<OrderResult> order(store::StoreWriter& writer, const Hash& id, const LogId& log,
                           std::span<const Hash> dependencies, const OrdererConfig& config) {
   OrderResult result;
   P2PANDA_TRY(already, writer.orderer_is_ready(id));
@@ -34,31 +34,39 @@ Result<OrderResult> order(store::StoreWriter& writer, const Hash& id,
   if (!missing.empty()) {
     P2PANDA_TRY(waiting, writer.orderer_waiting_for(id));
     if (waiting.empty()) {  // not held back yet: it takes a new slot
-      P2PANDA_TRY(pending, writer.orderer_pending_count());
+      P2PANDA_TRY(pending, writer.orderer_held_count(log));
       if (pending >= config.max_pending) {
         return fail(Errc::OrdererFull, std::to_string(pending) +
-                                           " operations already wait for dependencies");
+                                           " operations of this topic already wait for "
+                                           "dependencies");
       }
     }
-    P2PANDA_CHECK(writer.orderer_add_pending(id, missing));
+    P2PANDA_CHECK(writer.orderer_add_pending(id, log, missing));
     result.missing = std::move(missing);
     return result;
   }
+  P2PANDA_TRY(released, release(writer, id));
+  result.released = std::move(released);
+  return result;
+}
+
+Result<std::vector<Hash>> release(store::StoreWriter& writer, const Hash& id) {
   // Breadth-first: each released operation may unblock others, which are released in the order
   // they arrived.
+  std::vector<Hash> released;
   std::deque<Hash> queue{id};
   while (!queue.empty()) {
     const Hash next = queue.front();
     queue.pop_front();
     P2PANDA_CHECK(writer.orderer_mark_ready(next));
-    result.released.push_back(next);
+    released.push_back(next);
     P2PANDA_TRY(unblocked, writer.orderer_resolve(next));
     queue.insert(queue.end(), unblocked.begin(), unblocked.end());
   }
-  return result;
+  return released;
 }
 
-Result<std::size_t> release_settled(store::StoreWriter& writer, const OrdererConfig& config) {
+Result<std::size_t> release_settled(store::StoreWriter& writer) {
   P2PANDA_TRY(any_held, writer.orderer_any_pending());
   if (!any_held) return std::size_t{0};
   P2PANDA_TRY(dependencies, writer.orderer_dependencies());
@@ -69,8 +77,8 @@ Result<std::size_t> release_settled(store::StoreWriter& writer, const OrdererCon
     if (ready || !stored) continue;  // released ones resolve their waiters as they are released
     P2PANDA_TRY(waiting, writer.orderer_waiting_for(dependency));
     if (!waiting.empty()) continue;  // held back itself
-    P2PANDA_TRY(ordered, order(writer, dependency, {}, config));
-    released += ordered.released.size() - 1;  // not the dependency: it was delivered back then
+    P2PANDA_TRY(ordered, release(writer, dependency));
+    released += ordered.size() - 1;  // not the dependency: it was delivered back then
   }
   return released;
 }

@@ -13,9 +13,11 @@
 namespace p2panda::stream {
 
 struct OrdererConfig {
-  // Operations that may wait for missing dependencies at once. Past it, new operations with
-  // missing dependencies are refused (OrdererFull) rather than stored: their author's peers still
-  // have them, so sync offers them again once the backlog drains.
+  // Operations of one topic that may wait for missing dependencies at once. Past it, new
+  // operations of that topic with missing dependencies are refused (OrdererFull) rather than
+  // stored: their author's peers still have them, so sync offers them again once the backlog
+  // drains. Per topic, so that a topic whose dependencies never arrive (a peer that references
+  // operations nobody has) does not stop the causal delivery of every other topic.
   std::uint64_t max_pending = 10'000;
 };
 
@@ -29,15 +31,19 @@ struct OrderResult {
 Result<std::vector<Hash>> missing_dependencies(store::StoreReader& reader, const Hash& id,
                                                std::span<const Hash> dependencies);
 
-// Releases or holds back `id`. Calling it again for a released id releases nothing.
-// Errors: OrdererFull (nothing written), Store*.
-Result<OrderResult> order(store::StoreWriter& writer, const Hash& id,
+// Releases or holds back `id`, an operation of `log`. Calling it again for a released id
+// releases nothing. Errors: OrdererFull (nothing written), Store*.
+Result<OrderResult> order(store::StoreWriter& writer, const Hash& id, const LogId& log,
                           std::span<const Hash> dependencies, const OrdererConfig& config);
+
+// Releases `id`, whose dependencies are all released, and then what waited only for it.
+// Returns the released ids, `id` first. Errors: Store*.
+Result<std::vector<Hash>> release(store::StoreWriter& writer, const Hash& id);
 
 // Releases what waits only for operations that count as released now but never went through the
 // orderer (stored while the topic was not causal, by this or an older version). Run at start,
 // before any stream opens: the released ones reach subscribers through replay. Returns how many
 // were released. Errors: Store*.
-Result<std::size_t> release_settled(store::StoreWriter& writer, const OrdererConfig& config);
+Result<std::size_t> release_settled(store::StoreWriter& writer);
 
 }  // namespace p2panda::stream

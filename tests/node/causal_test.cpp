@@ -344,7 +344,7 @@ TEST(NodeCausal, WaitersForWhatIsStoredAlreadyAreReleasedAtStart) {
         P2PANDA_CHECK(writer.associate(topic, operation->author(), log));
       }
       const Hash dependency = d.id();
-      return writer.orderer_add_pending(x.id(), {&dependency, 1});
+      return writer.orderer_add_pending(x.id(), LogId::from_topic(topic), {&dependency, 1});
     });
     ASSERT_TRUE(written) << written.error().to_string();
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "store/sqlite.hpp"
 #include "stream/ingest.hpp"
 #include "../store/store_fixture.hpp"
 
@@ -81,6 +82,88 @@ TEST(Orderer, BoundsHeldBackOperations) {
   EXPECT_EQ(std::get<Rejected>(refused.outcome).reason.code(), Errc::OrdererFull);
   auto stored = store->query([&](store::StoreReader& tx) { return tx.has_operation(waiting[3].id()); });
   EXPECT_FALSE(*stored);  // refused operations are not stored
+}
+
+std::uint64_t held_in(store::Store& store, const Topic& topic) {
+  auto count = store.query(
+      [&](store::StoreReader& tx) { return tx.orderer_held_count(LogId::from_topic(topic)); });
+  EXPECT_TRUE(count.has_value()) << count.error().to_string();
+  return count ? *count : 0;
+}
+
+// A topic whose dependencies never arrive (a peer referencing operations nobody has) fills its
+// own bound, not everyone's: another causal topic still holds back and releases as usual.
+TEST(Orderer, BoundIsPerTopic) {
+  auto store = test::open_store();
+  const Topic stuck = Topic::random(), other = Topic::random();
+  const IngestConfig small{.causal = true, .orderer = {.max_pending = 2}};
+  const Hash never = Hash::digest(as_bytes("never arrives"));
+  for (int i = 0; i < 3; ++i) {
+    LogWriter writer(PrivateKey::generate(), stuck);
+    auto result = ingest_one(*store, writer.next(Body(Bytes{1}), false, std::vector<Hash>{never}),
+                             stuck, small);
+    EXPECT_EQ(std::holds_alternative<Rejected>(result.outcome), i == 2);
+  }
+  EXPECT_EQ(held_in(*store, stuck), 2u);
+
+  LogWriter alice(PrivateKey::generate(), other), bob(PrivateKey::generate(), other);
+  const Operation a0 = alice.next(Body(Bytes{2}), false, std::vector<Hash>{});
+  const Operation b0 = bob.next(Body(Bytes{3}), false, std::vector<Hash>{a0.id()});
+  auto held = ingest_one(*store, b0, other, small);
+  ASSERT_TRUE(std::holds_alternative<Pending>(held.outcome))
+      << (std::holds_alternative<Rejected>(held.outcome)
+              ? std::get<Rejected>(held.outcome).reason.to_string()
+              : "");
+  EXPECT_EQ(held_in(*store, other), 1u);
+  EXPECT_EQ(ingest_one(*store, a0, other, small).released, (std::vector<Hash>{a0.id(), b0.id()}));
+  EXPECT_EQ(held_in(*store, other), 0u);
+  EXPECT_EQ(held_in(*store, stuck), 2u);
+}
+
+// A held-back entry that a prune deletes is no longer stored, so it no longer takes one of the
+// topic's places; what waits for it still waits for its release.
+TEST(Orderer, APrunedHeldBackEntryFreesItsPlace) {
+  auto store = test::open_store();
+  const Topic topic = Topic::random();
+  const IngestConfig small{.causal = true, .orderer = {.max_pending = 1}};
+  const Hash never = Hash::digest(as_bytes("never arrives"));
+  LogWriter alice(PrivateKey::generate(), topic), bob(PrivateKey::generate(), topic);
+  ASSERT_TRUE(std::holds_alternative<Pending>(
+      ingest_one(*store, alice.next(Body(Bytes{1}), false, std::vector<Hash>{never}), topic, small)
+          .outcome));
+  EXPECT_EQ(held_in(*store, topic), 1u);
+  auto pruned = ingest_one(*store, alice.next(std::nullopt, true, std::vector<Hash>{}), topic, small);
+  ASSERT_TRUE(std::holds_alternative<Pruned>(pruned.outcome));
+  EXPECT_EQ(held_in(*store, topic), 0u);
+  auto next = ingest_one(*store, bob.next(Body(Bytes{2}), false, std::vector<Hash>{never}), topic,
+                         small);
+  EXPECT_TRUE(std::holds_alternative<Pending>(next.outcome));
+}
+
+// A database of schema version 1 (before held-back operations were counted per topic) opens with
+// its held-back operations counted against their topics.
+TEST(Orderer, AnOlderDatabaseCountsItsHeldBackOperationsPerTopic) {
+  TempDir dir;
+  const std::string path = dir.file("v1.sqlite");
+  const Topic first = Topic::random(), second = Topic::random();
+  const Hash never = Hash::digest(as_bytes("never arrives"));
+  {
+    auto store = test::open_store(path);
+    for (const Topic* topic : {&first, &first, &second}) {
+      LogWriter writer(PrivateKey::generate(), *topic);
+      ASSERT_TRUE(std::holds_alternative<Pending>(
+          ingest_one(*store, writer.next(Body(Bytes{1}), false, std::vector<Hash>{never}), *topic)
+              .outcome));
+    }
+  }
+  {
+    auto connection = store::Connection::open(path);
+    ASSERT_TRUE(connection.has_value());
+    ASSERT_TRUE((*connection)->exec("DROP TABLE orderer_held; PRAGMA user_version = 1").has_value());
+  }
+  auto store = test::open_store(path);
+  EXPECT_EQ(held_in(*store, first), 2u);
+  EXPECT_EQ(held_in(*store, second), 1u);
 }
 
 // Three writers, each publishing after seeing the others' latest operations; delivered to a fresh
