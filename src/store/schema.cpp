@@ -65,8 +65,8 @@ const std::vector<const char*> kMigrations = {
     )sql",
     // 2: the held-back operations by log id (a topic's, for every author), so that each topic's
     // backlog is bounded on its own and counted without a scan of every held-back row.
-    // Held-back entries deleted by a prune before this version are left out: nothing of them
-    // is stored any more, and they were not counted against their topic then either.
+    // Held-back entries deleted by a prune before this version are left out: their log id went
+    // with them. At most the old node-wide bound (10,000) of them; later ones keep their row.
     R"sql(
     CREATE TABLE orderer_held (
       id     BLOB PRIMARY KEY NOT NULL,

@@ -217,14 +217,6 @@ Result<void> SqliteTx::associate(const Topic& topic, const PublicKey& author, co
 
 Result<std::uint64_t> SqliteTx::prune_entries(const PublicKey& author, const LogId& log,
                                               SeqNum until) {
-  {
-    // Through the log's held-back entries (usually none), not through the entries deleted.
-    P2PANDA_TRY(held, db_.prepare("DELETE FROM orderer_held WHERE log_id = ?1 AND EXISTS ("
-                                  "SELECT 1 FROM operations WHERE operations.id = orderer_held.id "
-                                  "AND author = ?2 AND seq_num < ?3)"));
-    held->bind(1, log.bytes()).bind(2, author.bytes()).bind(3, std::int64_t{until.value()});
-    P2PANDA_CHECK(held->run());
-  }
   P2PANDA_TRY(statement, db_.prepare("DELETE FROM operations "
                                      "WHERE author = ? AND log_id = ? AND seq_num < ?"));
   statement->bind(1, author.bytes()).bind(2, log.bytes()).bind(3, std::int64_t{until.value()});

@@ -76,7 +76,10 @@ Result<bool> SqliteTx::orderer_any_pending() {
 }
 
 Result<bool> SqliteTx::orderer_holds(const LogId& log) {
-  P2PANDA_TRY(statement, db_.prepare("SELECT 1 FROM orderer_held WHERE log_id = ? LIMIT 1"));
+  // Through the log's held-back entries (few), each checked for having been pruned.
+  P2PANDA_TRY(statement, db_.prepare("SELECT 1 FROM orderer_held AS held "
+                                     "JOIN operations ON operations.id = held.id "
+                                     "WHERE held.log_id = ? LIMIT 1"));
   statement->bind(1, log.bytes());
   return statement->step();
 }

@@ -77,13 +77,13 @@ class StoreReader {
   // Causal orderer state.
   virtual Result<bool> orderer_is_ready(const Hash& id) = 0;
   virtual Result<std::uint64_t> orderer_pending_count() = 0;  // distinct held-back operations
-  // Held-back operations of this log id that are still stored: what counts against a topic's
-  // bound. Reads an index range of that log's entries only.
+  // Held-back operations of this log id (pruned ones too: their rows remain until released),
+  // what counts against a topic's bound. Reads an index range of that log's entries only.
   virtual Result<std::uint64_t> orderer_held_count(const LogId& log) = 0;
   virtual Result<std::vector<Hash>> orderer_waiting_for(const Hash& id) = 0;
   virtual Result<bool> orderer_awaited(const Hash& dependency) = 0;  // something waits for it
   virtual Result<bool> orderer_any_pending() = 0;                     // cheap, unlike the count
-  // Whether an operation of this log id (a topic's, for every author) is held back.
+  // Whether a stored operation of this log id (a topic's, for every author) is held back.
   virtual Result<bool> orderer_holds(const LogId& log) = 0;
   virtual Result<std::vector<Hash>> orderer_dependencies() = 0;  // what the held-back wait for
 
@@ -105,8 +105,8 @@ class StoreWriter : public StoreReader {
   virtual Result<void> append_operation(const Operation& operation, const LogId& log) = 0;
   virtual Result<void> associate(const Topic& topic, const PublicKey& author, const LogId& log) = 0;
   // Deletes the log's entries with seq < until. Returns how many were deleted. A deleted entry
-  // the orderer holds back keeps waiting (its release resolves what waits for it) but no longer
-  // counts against the topic's bound.
+  // the orderer holds back keeps waiting (its release resolves what waits for it) and keeps its
+  // place in the topic's bound: its rows are still there.
   virtual Result<std::uint64_t> prune_entries(const PublicKey& author, const LogId& log,
                                               SeqNum until) = 0;
   // Keeps the header, drops the body. Returns whether the operation exists.

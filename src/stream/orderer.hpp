@@ -36,8 +36,9 @@ Result<std::vector<Hash>> missing_dependencies(store::StoreReader& reader, const
 Result<OrderResult> order(store::StoreWriter& writer, const Hash& id, const LogId& log,
                           std::span<const Hash> dependencies, const OrdererConfig& config);
 
-// Releases `id`, whose dependencies are all released, and then what waited only for it.
-// Returns the released ids, `id` first. Errors: Store*.
+// Releases `id`, whose dependencies are all released and which is not released yet (callers
+// check orderer_is_ready), and then what waited only for it. Returns the released ids, `id`
+// first. Errors: Store*.
 Result<std::vector<Hash>> release(store::StoreWriter& writer, const Hash& id);
 
 // Releases what waits only for operations that count as released now but never went through the

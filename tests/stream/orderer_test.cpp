@@ -100,9 +100,16 @@ TEST(Orderer, BoundIsPerTopic) {
   const Hash never = Hash::digest(as_bytes("never arrives"));
   for (int i = 0; i < 3; ++i) {
     LogWriter writer(PrivateKey::generate(), stuck);
-    auto result = ingest_one(*store, writer.next(Body(Bytes{1}), false, std::vector<Hash>{never}),
-                             stuck, small);
-    EXPECT_EQ(std::holds_alternative<Rejected>(result.outcome), i == 2);
+    const Operation waiting = writer.next(Body(Bytes{1}), false, std::vector<Hash>{never});
+    auto result = ingest_one(*store, waiting, stuck, small);
+    if (i < 2) {
+      EXPECT_TRUE(std::holds_alternative<Pending>(result.outcome));
+    } else {
+      ASSERT_TRUE(std::holds_alternative<Rejected>(result.outcome));
+      EXPECT_EQ(std::get<Rejected>(result.outcome).reason.code(), Errc::OrdererFull);
+      auto stored = store->query([&](store::StoreReader& tx) { return tx.has_operation(waiting.id()); });
+      EXPECT_FALSE(*stored);
+    }
   }
   EXPECT_EQ(held_in(*store, stuck), 2u);
 
@@ -120,24 +127,37 @@ TEST(Orderer, BoundIsPerTopic) {
   EXPECT_EQ(held_in(*store, stuck), 2u);
 }
 
-// A held-back entry that a prune deletes is no longer stored, so it no longer takes one of the
-// topic's places; what waits for it still waits for its release.
-TEST(Orderer, APrunedHeldBackEntryFreesItsPlace) {
+// A peer cannot get around the bound by pruning what it had held back and holding back more: the
+// pruned entries' rows stay until what they wait for arrives, so they keep their places.
+TEST(Orderer, PruningHeldBackEntriesDoesNotFreeTheirPlaces) {
   auto store = test::open_store();
   const Topic topic = Topic::random();
-  const IngestConfig small{.causal = true, .orderer = {.max_pending = 1}};
-  const Hash never = Hash::digest(as_bytes("never arrives"));
-  LogWriter alice(PrivateKey::generate(), topic), bob(PrivateKey::generate(), topic);
-  ASSERT_TRUE(std::holds_alternative<Pending>(
-      ingest_one(*store, alice.next(Body(Bytes{1}), false, std::vector<Hash>{never}), topic, small)
-          .outcome));
-  EXPECT_EQ(held_in(*store, topic), 1u);
-  auto pruned = ingest_one(*store, alice.next(std::nullopt, true, std::vector<Hash>{}), topic, small);
-  ASSERT_TRUE(std::holds_alternative<Pruned>(pruned.outcome));
-  EXPECT_EQ(held_in(*store, topic), 0u);
-  auto next = ingest_one(*store, bob.next(Body(Bytes{2}), false, std::vector<Hash>{never}), topic,
-                         small);
-  EXPECT_TRUE(std::holds_alternative<Pending>(next.outcome));
+  const IngestConfig small{.causal = true, .orderer = {.max_pending = 2}};
+  LogWriter alice(PrivateKey::generate(), topic);
+  std::vector<Hash> held;
+  for (int round = 0; round < 3; ++round) {
+    const Hash never = Hash::digest(as_bytes("never arrives " + std::to_string(round)));
+    const Operation waiting = alice.next(Body(Bytes{1}), false, std::vector<Hash>{never});
+    auto result = ingest_one(*store, waiting, topic, small);
+    if (round < 2) {
+      ASSERT_TRUE(std::holds_alternative<Pending>(result.outcome)) << round;
+      held.push_back(waiting.id());
+    } else {
+      ASSERT_TRUE(std::holds_alternative<Rejected>(result.outcome));
+      EXPECT_EQ(std::get<Rejected>(result.outcome).reason.code(), Errc::OrdererFull);
+      break;
+    }
+    auto pruned = ingest_one(*store, alice.next(std::nullopt, true, std::vector<Hash>{}), topic,
+                             small);
+    ASSERT_TRUE(std::holds_alternative<Pruned>(pruned.outcome)) << round;
+  }
+  EXPECT_EQ(held_in(*store, topic), 2u);
+  auto pending = store->query([](store::StoreReader& tx) { return tx.orderer_pending_count(); });
+  EXPECT_EQ(*pending, 2u);
+  // Pruned, so nothing of the topic that a replay would miss is held back.
+  auto holds = store->query(
+      [&](store::StoreReader& tx) { return tx.orderer_holds(LogId::from_topic(topic)); });
+  EXPECT_FALSE(*holds);
 }
 
 // A database of schema version 1 (before held-back operations were counted per topic) opens with
@@ -146,14 +166,15 @@ TEST(Orderer, AnOlderDatabaseCountsItsHeldBackOperationsPerTopic) {
   TempDir dir;
   const std::string path = dir.file("v1.sqlite");
   const Topic first = Topic::random(), second = Topic::random();
-  const Hash never = Hash::digest(as_bytes("never arrives"));
+  // Several missing dependencies each: one held-back operation, several rows.
+  std::vector<Hash> never{Hash::digest(as_bytes("never 1")), Hash::digest(as_bytes("never 2"))};
+  std::sort(never.begin(), never.end());
   {
     auto store = test::open_store(path);
     for (const Topic* topic : {&first, &first, &second}) {
       LogWriter writer(PrivateKey::generate(), *topic);
       ASSERT_TRUE(std::holds_alternative<Pending>(
-          ingest_one(*store, writer.next(Body(Bytes{1}), false, std::vector<Hash>{never}), *topic)
-              .outcome));
+          ingest_one(*store, writer.next(Body(Bytes{1}), false, never), *topic).outcome));
     }
   }
   {
@@ -164,6 +185,14 @@ TEST(Orderer, AnOlderDatabaseCountsItsHeldBackOperationsPerTopic) {
   auto store = test::open_store(path);
   EXPECT_EQ(held_in(*store, first), 2u);
   EXPECT_EQ(held_in(*store, second), 1u);
+  auto holds = store->query(
+      [&](store::StoreReader& tx) { return tx.orderer_holds(LogId::from_topic(second)); });
+  EXPECT_TRUE(*holds);
+  auto connection = store::Connection::open(path, true);
+  ASSERT_TRUE(connection.has_value());
+  auto version = (*connection)->query_int("PRAGMA user_version");
+  ASSERT_TRUE(version.has_value());
+  EXPECT_EQ(*version, 2);
 }
 
 // Three writers, each publishing after seeing the others' latest operations; delivered to a fresh
