@@ -308,7 +308,14 @@ bool SyncManager::claim_incoming(const std::shared_ptr<Session>& session) {
     const bool racing = found->second->initiator && !found->second->handshaken;
     if (racing && found->second->stream && engine_.id() < session->remote) return false;
     found->second->superseded = true;
-    end(*found->second, Error(Errc::HandshakeRejected, "replaced by the peer's session"));
+    // One we were closing (the topic was dropped and opened again before the peer's Close came
+    // back) had ended for us already, and the peer has moved on: it ends as it would have, with
+    // its stream finished, not as a failure.
+    if (found->second->core && found->second->core->closing()) {
+      end(*found->second, std::nullopt);
+    } else {
+      end(*found->second, Error(Errc::HandshakeRejected, "replaced by the peer's session"));
+    }
   }
   sessions_[{session->remote, session->topic}] = session;
   return true;

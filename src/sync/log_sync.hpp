@@ -99,6 +99,8 @@ class LogSyncSession {
   std::optional<SessionEvent> poll_event();
 
   bool finished() const { return state_ == State::Finished || state_ == State::Failed; }
+  // close() was called and the remote has not closed yet.
+  bool closing() const { return state_ == State::Closing; }
   Phase phase() const { return state_ == State::Live ? Phase::Live : Phase::Sync; }
   const SyncMetrics& metrics() const { return metrics_; }
   const Topic& topic() const { return topic_; }
