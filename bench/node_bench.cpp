@@ -10,6 +10,11 @@
 //   e2e_latency_p50_ms,  publish_blocking() on node A until node B's subscription yields the
 //   e2e_latency_p99_ms   Processed event, one message at a time, QUIC over 127.0.0.1 in this
 //                        process (goals 2 and 10 ms)
+//   sync_catchup_ops_s   operations per second node B stores from node A's topic when the two
+//                        meet for the first time (kCatchUp operations, file databases, QUIC over
+//                        127.0.0.1): what an offline peer's catch-up runs at
+//   verify_ops_s,        validate_operation() (the signature check bounds ingest) on one thread,
+//   sync_catchup_vs_verify same rounds, and the catch-up rate's ratio to it
 //   idle_node_rss_mb,    see node_bench_rss.cpp: VmRSS of a child process (bench/idle_node.cpp)
 //   rss_per_topic_kb     with one idle node, and its growth per opened topic stream
 // Rates are the median of kRounds rounds (each round: sign, blocking and the two awaitable forms
@@ -24,6 +29,7 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <p2panda/extensions.hpp>
@@ -48,6 +54,7 @@ constexpr std::size_t kAsyncWindow = 32;
 constexpr std::size_t kDeepWindow = 256;
 constexpr std::size_t kLatencySamples = 500;
 constexpr std::size_t kMessageSize = 100;
+constexpr std::size_t kCatchUp = 20000;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -93,10 +100,11 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-Result<Node> spawn_on_file(const std::string& path) {
+Result<Node> spawn_on_file(const std::string& path, MdnsMode mdns = MdnsMode::Active) {
   return builder()
       .database_url("sqlite:" + path)
       .bind_v4("127.0.0.1")
+      .mdns_mode(mdns)
       .sync_retry(200ms)
       .spawn_blocking();
 }
@@ -257,6 +265,74 @@ std::vector<double> e2e_latencies(const TempDir& dir) {
   return latencies;
 }
 
+struct CatchUpFigures {
+  double ops_s = 0, verify_s = 0;
+};
+
+// Seconds validate_operation() takes for `count` freshly signed operations, on this thread.
+double verify_seconds(std::size_t count) {
+  const PrivateKey key = PrivateKey::generate();
+  const Topic topic = Topic::random();
+  std::vector<Operation> operations;
+  std::optional<Hash> backlink;
+  for (std::size_t i = 0; i < count; ++i) {
+    operations.push_back(create_node_operation(
+        key, {.topic = topic,
+              .seq_num = SeqNum(static_cast<std::uint32_t>(i)),
+              .backlink = backlink,
+              .timestamp = Timestamp::now(),
+              .body = Body(Codec<std::string>::encode(message(i)))}));
+    backlink = operations.back().id();
+  }
+  const auto start = Clock::now();
+  for (const auto& operation : operations) {
+    if (!validate_operation(operation)) return -1;
+  }
+  return seconds_since(start);
+}
+
+// A holds kCatchUp operations of a topic; B, new, opens the topic and meets A. The clock runs
+// from the introduction until B has stored them all (B's subscription is held but not read).
+// Without mDNS, so that the two meet only when introduced, after A published everything.
+std::optional<CatchUpFigures> catch_up_round(const TempDir& dir, std::size_t round) {
+  const std::string prefix = "catchup-" + std::to_string(round);
+  auto a = spawn_on_file(dir.file(prefix + "-a.sqlite"), MdnsMode::Disabled);
+  if (!a) return std::nullopt;
+  const Topic topic = Topic::random();
+  auto stream_a = a->stream_blocking<std::string>(topic);
+  if (!stream_a) return std::nullopt;
+  if (publish_async_seconds(stream_a->publisher, 0, kCatchUp, kDeepWindow) < 0) return std::nullopt;
+  auto b = spawn_on_file(dir.file(prefix + "-b.sqlite"), MdnsMode::Disabled);
+  if (!b) return std::nullopt;
+  auto stream_b = b->stream_blocking<std::string>(topic);
+  if (!stream_b || b->metrics().operations_ingested != 0) return std::nullopt;
+  const auto start = Clock::now();
+  if (!a->insert_bootstrap(b->id(), b->addresses()) ||
+      !b->insert_bootstrap(a->id(), a->addresses())) {
+    return std::nullopt;
+  }
+  // A benchmark may poll: the figure is the rate, not a pass or a fail.
+  while (b->metrics().operations_ingested < kCatchUp) {
+    if (Clock::now() - start > 300s) {
+      std::fprintf(stderr, "catch-up: B stored %llu of %zu in 300 s\n",
+                   static_cast<unsigned long long>(b->metrics().operations_ingested), kCatchUp);
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(2ms);
+  }
+  const double seconds = seconds_since(start);
+  a->shutdown();
+  b->shutdown();
+  constexpr std::size_t kVerify = 2000;
+  const double verify = verify_seconds(kVerify);
+  if (verify < 0) return std::nullopt;
+  CatchUpFigures figures{static_cast<double>(kCatchUp) / seconds,
+                         static_cast<double>(kVerify) / verify};
+  std::printf("  catch-up round %zu: %8.0f ops/s (%zu in %.2f s), verify %8.0f/s\n", round,
+              figures.ops_s, kCatchUp, seconds, figures.verify_s);
+  return figures;
+}
+
 }  // namespace
 }  // namespace p2panda::bench
 
@@ -293,6 +369,18 @@ int main(int argc, char** argv) {
   figures["e2e_latency_p99_ms"] = percentile(latencies, 0.99);
   std::printf("  latency: min %.3f ms, p90 %.3f ms, max %.3f ms\n", percentile(latencies, 0),
               percentile(latencies, 0.9), percentile(latencies, 1));
+
+  std::vector<double> catchup, verify, catchup_ratio;
+  for (std::size_t round = 0; round < kRounds; ++round) {
+    auto measured = catch_up_round(dir, round);
+    if (!measured) return 1;
+    catchup.push_back(measured->ops_s);
+    verify.push_back(measured->verify_s);
+    catchup_ratio.push_back(measured->ops_s / measured->verify_s);
+  }
+  figures["sync_catchup_ops_s"] = median(catchup);
+  figures["verify_ops_s"] = median(verify);
+  figures["sync_catchup_vs_verify"] = median(catchup_ratio);
 
   auto rss = measure_rss(P2PANDA_IDLE_NODE);
   if (!rss) return 1;

@@ -1,6 +1,8 @@
 // Storage scenarios (issue 3), as one program that prints and records its figures:
 //   ingest_ops_s        100k signed operations with 256-byte bodies ingested into a file database
-//                       through IngestPipeline (signatures verified on `ingest_cores` threads);
+//                       through the node's IngestQueue (signatures verified on `ingest_cores`
+//                       threads, topics taking turns, answers on an io_context as on the node
+//                       thread);
 //   ingest_limit_ops_s  the lower of the raw libsodium verify rate times ingest_cores and a raw
 //                       batched SQLite insert rate, both measured in this run;
 //   ingest_vs_limit     their ratio (goal >= 0.8);
@@ -20,9 +22,12 @@
 #include <string>
 #include <thread>
 
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+
 #include "figures.hpp"
+#include "node/ingest_queue.hpp"
 #include "store/sqlite_store.hpp"
-#include "stream/pipeline.hpp"
 
 namespace p2panda::bench {
 namespace {
@@ -126,23 +131,34 @@ double ingest_rate(const std::vector<std::pair<Operation, Topic>>& operations,
     std::fprintf(stderr, "open: %s\n", store.error().to_string().c_str());
     return 0;
   }
-  std::atomic<std::size_t> inserted{0}, other{0};
+  // This thread plays the node thread: the answers come here, and it keeps kWindow operations
+  // waiting for theirs, as sync sessions bound what they push.
+  constexpr std::size_t kWindow = 8192;
+  asio::io_context io;
+  auto guard = asio::make_work_guard(io);
+  auto completions = std::make_shared<node::Completions>(io.get_executor());
+  std::size_t inserted = 0, other = 0, answered = 0, next = 0;
   const auto start = Clock::now();
   {
-    stream::IngestPipeline pipeline(
-        **store, {.verify_threads = cores, .max_in_flight = 8192},
-        [&](const Operation&, Result<stream::IngestResult> result) {
-          if (result && std::holds_alternative<stream::Inserted>(result->outcome)) {
-            inserted.fetch_add(1, std::memory_order_relaxed);
-          } else {
-            other.fetch_add(1, std::memory_order_relaxed);
-          }
-        });
-    for (const auto& [operation, topic] : operations) pipeline.push(operation, topic);
-    pipeline.drain();
+    node::IngestQueue queue(**store, completions, true, cores);
+    auto answer = [&](const Operation&, Result<stream::IngestResult> result) {
+      ++answered;
+      if (result && std::holds_alternative<stream::Inserted>(result->outcome)) {
+        ++inserted;
+      } else {
+        ++other;
+      }
+    };
+    while (answered < operations.size()) {
+      for (; next < operations.size() && next - answered < kWindow; ++next) {
+        queue.push({operations[next].second, operations[next].first, false, answer});
+      }
+      io.run_one();
+    }
+    queue.shutdown();
   }
-  const double rate = static_cast<double>(inserted.load()) / seconds_since(start);
-  if (other.load() != 0) std::fprintf(stderr, "ingest: %zu operations not inserted\n", other.load());
+  const double rate = static_cast<double>(inserted) / seconds_since(start);
+  if (other != 0) std::fprintf(stderr, "ingest: %zu operations not inserted\n", other);
   return rate;
 }
 

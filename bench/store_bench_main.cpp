@@ -11,7 +11,7 @@
 
 #include "figures.hpp"
 #include "store/sqlite_store.hpp"
-#include "stream/pipeline.hpp"
+#include "stream/ingest.hpp"
 
 namespace p2panda::bench {
 
