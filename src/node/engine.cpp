@@ -399,6 +399,7 @@ void NodeEngine::shutdown() {
   topic_discovery_.reset();
   discovery_.reset();
   store_->close();
+  ingest_->discard_answers();  // answers that found the node thread gone hold this engine
 }
 
 }  // namespace p2panda::detail

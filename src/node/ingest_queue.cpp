@@ -119,7 +119,7 @@ void IngestQueue::submit(Slot slot) {
 }
 
 // On the writer thread (or, with the store closed, the submitting one). Static: a job may finish
-// after the queue is gone.
+// after the queue is gone. A drain is posted whenever the list goes from empty to not empty.
 void IngestQueue::answer(const std::shared_ptr<Answers>& answers,
                          const std::shared_ptr<Completions>& completions,
                          std::function<void()> then) {
@@ -129,15 +129,49 @@ void IngestQueue::answer(const std::shared_ptr<Answers>& answers,
     first = answers->waiting.empty();
     answers->waiting.push_back(std::move(then));
   }
-  if (!first) return;  // a drain is posted already and has not taken the list yet
-  completions->post([answers] {
-    std::vector<std::function<void()>> taken;
-    {
-      std::lock_guard lock(answers->mutex);
-      taken.swap(answers->waiting);
+  if (first) post_drain(answers, completions);
+}
+
+void IngestQueue::post_drain(const std::shared_ptr<Answers>& answers,
+                             const std::shared_ptr<Completions>& completions) {
+  completions->post([answers, completions] { drain(answers, completions); });
+}
+
+// On the node thread.
+void IngestQueue::drain(const std::shared_ptr<Answers>& answers,
+                        const std::shared_ptr<Completions>& completions) {
+  std::vector<std::function<void()>> taken;
+  {
+    std::lock_guard lock(answers->mutex);
+    taken.swap(answers->waiting);
+  }
+  for (std::size_t i = 0; i < taken.size(); ++i) {
+    try {
+      taken[i]();
+    } catch (...) {
+      // The node thread goes on after a handler throws: the answers after this one still go
+      // out, first in line, or their sessions would wait for them for ever.
+      bool first = false;
+      {
+        std::lock_guard lock(answers->mutex);
+        first = answers->waiting.empty();
+        answers->waiting.insert(answers->waiting.begin(),
+                                std::make_move_iterator(taken.begin() + static_cast<long>(i) + 1),
+                                std::make_move_iterator(taken.end()));
+        first = first && !answers->waiting.empty();
+      }
+      if (first) post_drain(answers, completions);
+      throw;
     }
-    for (auto& then : taken) then();
-  });
+  }
+}
+
+void IngestQueue::discard_answers() {
+  std::vector<std::function<void()>> dropped;
+  {
+    std::lock_guard lock(answers_->mutex);
+    dropped.swap(answers_->waiting);
+  }
 }
 
 }  // namespace p2panda::node

@@ -51,6 +51,9 @@ class IngestQueue {
   void start();
   // Stops the verifiers; items not submitted yet are dropped unanswered (the node is going away).
   void shutdown();
+  // Drops answers that can no longer reach the node thread (its completions closed): they hold
+  // their callers' state, which may own this queue. Call once the store is closed.
+  void discard_answers();
 
  private:
   struct Slot {
@@ -76,6 +79,10 @@ class IngestQueue {
   };
   static void answer(const std::shared_ptr<Answers>& answers,
                      const std::shared_ptr<Completions>& completions, std::function<void()> then);
+  static void post_drain(const std::shared_ptr<Answers>& answers,
+                         const std::shared_ptr<Completions>& completions);
+  static void drain(const std::shared_ptr<Answers>& answers,
+                    const std::shared_ptr<Completions>& completions);
 
   store::Store& store_;
   std::shared_ptr<Completions> completions_;

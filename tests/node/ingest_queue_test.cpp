@@ -159,6 +159,36 @@ TEST_P(IngestQueueTest, ForgedAndDuplicateOperationsAmongSeveralAuthors) {
   }
 }
 
+// Answers reach the node thread in batches. If one of them throws (the node thread catches it
+// and goes on), the answers after it in its batch are still delivered, in order.
+TEST_P(IngestQueueTest, AnAnswerThatThrowsDoesNotHoldBackTheRest) {
+  LogWriter writer(PrivateKey::generate(), Topic::random());
+  std::vector<Operation> log;
+  for (int i = 0; i < 50; ++i) log.push_back(writer.next());
+  std::vector<SeqNum> answered;
+  for (const auto& operation : log) {
+    queue_.push({writer.topic(), operation, false,
+                 [&answered](const Operation& op, Result<stream::IngestResult>) {
+                   answered.push_back(op.seq_num());
+                   if (op.seq_num() == SeqNum(0)) throw std::runtime_error("handler failed");
+                 }});
+  }
+  queue_.start();
+  std::size_t thrown = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (answered.size() < log.size() && std::chrono::steady_clock::now() < deadline) {
+    try {
+      io_.run_for(10ms);
+    } catch (const std::runtime_error&) {
+      ++thrown;
+      io_.restart();
+    }
+  }
+  EXPECT_EQ(thrown, 1u);
+  ASSERT_EQ(answered.size(), log.size());
+  for (std::size_t i = 0; i < log.size(); ++i) EXPECT_EQ(answered[i], SeqNum(static_cast<std::uint32_t>(i)));
+}
+
 INSTANTIATE_TEST_SUITE_P(Verifiers, IngestQueueTest, ::testing::Values(1, 2, 4),
                          [](const auto& info) { return std::to_string(info.param); });
 
