@@ -97,5 +97,80 @@ TEST(HandshakeDrop, ATopicDroppedMidHandshakeStillEndsWithAClose) {
   EXPECT_TRUE(std::holds_alternative<sync::Close>(session.received[1]));
 }
 
+// The same drop, after which the peer gives up on the handshake (resets the stream instead of
+// sending its Done): we had given up on the session first, so this is no failure of ours (no
+// failed-session count, and no SyncSessionFailed with a backoff for the peer).
+TEST(HandshakeDrop, APeerLeavingAHandshakeWeDroppedIsNoFailure) {
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add();
+  const Topic topic = Topic::random();
+  std::optional<Stream<std::string>> on_a;
+  {
+    auto opened = a.stream_blocking<std::string>(topic);
+    ASSERT_TRUE(opened);
+    on_a.emplace(std::move(*opened));
+  }
+  auto events = a.event_stream_blocking();
+  ASSERT_TRUE(events);
+
+  asio::io_context io;
+  auto raw = nodes.hub()->add(PrivateKey::generate(), io.get_executor());
+  std::promise<void> halfway, dropped;
+  auto dropped_future = dropped.get_future();
+  // "" once a refused a second handshake for the dropped topic, after the first was reset.
+  auto peer = [&]() -> net::Awaitable<std::string> {
+    auto connecting = raw->connect(net::PeerAddress{a.id(), {}},
+                                   protocol_alpn("p2panda/log_sync/v1", a.network_id()));
+    auto connection = co_await std::move(connecting);
+    if (!connection) co_return connection.error().to_string();
+    const Bytes hello = sync::encode_topic_handshake(sync::HandshakeTopic{topic});
+    auto opening = (*connection)->open_bi();
+    auto first = co_await std::move(opening);
+    if (!first) co_return first.error().to_string();
+    auto sending = net::write_frame(**first, hello);
+    (void)co_await std::move(sending);
+    auto replying = net::read_frame(**first, 1024);
+    auto reply = co_await std::move(replying);
+    if (!reply || !*reply) co_return "no HandshakeDone from a";
+    halfway.set_value();
+    dropped_future.wait();
+    (*first)->abort(7);  // give up instead of sending our Done
+    // On the same connection, after the reset: a handles them in this order.
+    auto reopening = (*connection)->open_bi();
+    auto second = co_await std::move(reopening);
+    if (!second) co_return second.error().to_string();
+    auto resending = net::write_frame(**second, hello);
+    (void)co_await std::move(resending);
+    auto answering = net::read_frame(**second, 1024);
+    auto answer = co_await std::move(answering);
+    if (answer) co_return "a answered a handshake for a topic it dropped";
+    co_return "";
+  };
+  auto result = asio::co_spawn(io, peer(), asio::use_future);
+  std::thread runner([&] { io.run(); });
+  const bool reached = halfway.get_future().wait_for(10s) == std::future_status::ready;
+  const std::uint64_t failed_before = a.metrics().sync_sessions_failed;
+  if (reached) {
+    on_a.reset();
+    // Handled on a's node thread in order: once this returns, so was the drop. (Not a stream of
+    // another topic: a would dial the raw peer for it, which fails, and counts.)
+    EXPECT_TRUE(a.event_stream_blocking());
+  }
+  dropped.set_value();
+  const bool ended = result.wait_for(10s) == std::future_status::ready;
+  if (!ended) io.stop();
+  runner.join();
+  ASSERT_TRUE(reached) << "the handshake did not get halfway";
+  ASSERT_TRUE(ended) << "the raw peer timed out";
+  EXPECT_EQ(result.get(), "");
+  EXPECT_EQ(a.metrics().sync_sessions_failed, failed_before);
+  // No SyncSessionFailed for the raw peer: everything a emitted so far, without waiting.
+  while (auto event = events->next(std::chrono::milliseconds(0))) {
+    if (!*event) break;
+    const auto* failed = std::get_if<SyncSessionFailed>(&**event);
+    EXPECT_TRUE(failed == nullptr) << failed->error.to_string();
+  }
+}
+
 }  // namespace
 }  // namespace p2panda::test
