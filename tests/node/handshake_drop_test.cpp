@@ -172,5 +172,84 @@ TEST(HandshakeDrop, APeerLeavingAHandshakeWeDroppedIsNoFailure) {
   }
 }
 
+// Dropped mid-handshake and opened again before the peer's Done came: the session is wanted
+// again, so it runs as any other (no Close) and carries what a publishes.
+TEST(HandshakeDrop, OpeningTheTopicAgainMidHandshakeKeepsTheSession) {
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add();
+  const Topic topic = Topic::random();
+  std::optional<Stream<std::string>> on_a;
+  {
+    auto opened = a.stream_blocking<std::string>(topic);
+    ASSERT_TRUE(opened);
+    on_a.emplace(std::move(*opened));
+  }
+
+  asio::io_context io;
+  auto raw = nodes.hub()->add(PrivateKey::generate(), io.get_executor());
+  std::promise<void> halfway, reopened;
+  auto reopened_future = reopened.get_future();
+  // "" once an operation of a's arrived before any Close.
+  auto peer = [&]() -> net::Awaitable<std::string> {
+    auto connecting = raw->connect(net::PeerAddress{a.id(), {}},
+                                   protocol_alpn("p2panda/log_sync/v1", a.network_id()));
+    auto connection = co_await std::move(connecting);
+    if (!connection) co_return connection.error().to_string();
+    auto opening = (*connection)->open_bi();
+    auto stream = co_await std::move(opening);
+    if (!stream) co_return stream.error().to_string();
+    const Bytes hello = sync::encode_topic_handshake(sync::HandshakeTopic{topic});
+    auto sending = net::write_frame(**stream, hello);
+    (void)co_await std::move(sending);
+    auto replying = net::read_frame(**stream, 1024);
+    auto reply = co_await std::move(replying);
+    if (!reply || !*reply) co_return "no HandshakeDone from a";
+    halfway.set_value();
+    reopened_future.wait();
+    // Our Done, then our side of the sync phase: nothing to offer.
+    const Bytes done = sync::encode_topic_handshake(sync::HandshakeDone{});
+    const auto have = sync::encode_topic_log_sync(sync::Have{});
+    const auto synced = sync::encode_topic_log_sync(sync::SyncDone{});
+    if (!have || !synced) co_return "encoding failed";
+    for (const Bytes* frame : {&done, &*have, &*synced}) {
+      auto writing = net::write_frame(**stream, *frame);
+      if (auto written = co_await std::move(writing); !written) co_return "write failed";
+    }
+    while (true) {
+      auto reading = net::read_frame(**stream, 1 << 20);
+      auto frame = co_await std::move(reading);
+      if (!frame) co_return frame.error().to_string();
+      if (!*frame) co_return "the stream ended";
+      auto message = sync::decode_topic_log_sync(**frame);
+      if (!message) co_return message.error().to_string();
+      if (std::holds_alternative<sync::Close>(*message)) co_return "a closed the session";
+      if (std::holds_alternative<sync::Live>(*message) ||
+          std::holds_alternative<sync::SyncOperation>(*message)) {
+        co_return "";
+      }
+    }
+  };
+  auto result = asio::co_spawn(io, peer(), asio::use_future);
+  std::thread runner([&] { io.run(); });
+  const bool reached = halfway.get_future().wait_for(10s) == std::future_status::ready;
+  std::optional<Stream<std::string>> again;
+  if (reached) {
+    on_a.reset();  // dropped: the session would close right after its handshake
+    auto opened = a.stream_blocking<std::string>(topic);  // wanted again
+    EXPECT_TRUE(opened);
+    if (opened) {
+      again.emplace(std::move(*opened));
+      EXPECT_TRUE(again->publisher.publish_blocking("after the drop"));
+    }
+  }
+  reopened.set_value();
+  const bool ended = result.wait_for(10s) == std::future_status::ready;
+  if (!ended) io.stop();
+  runner.join();
+  ASSERT_TRUE(reached) << "the handshake did not get halfway";
+  ASSERT_TRUE(ended) << "the raw peer timed out";
+  EXPECT_EQ(result.get(), "");
+}
+
 }  // namespace
 }  // namespace p2panda::test
