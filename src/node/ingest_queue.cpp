@@ -11,7 +11,8 @@ IngestQueue::IngestQueue(store::Store& store, std::shared_ptr<Completions> compl
     : store_(store),
       completions_(std::move(completions)),
       verifier_count_(verifiers > 0 ? verifiers
-                                    : std::max<std::size_t>(1, std::thread::hardware_concurrency())),
+                                    : std::clamp<std::size_t>(std::thread::hardware_concurrency(),
+                                                              1, kMaxVerifiers)),
       start_on_push_(start_on_push) {}
 
 void IngestQueue::start() {
@@ -149,8 +150,9 @@ void IngestQueue::drain(const std::shared_ptr<Answers>& answers,
     try {
       taken[i]();
     } catch (...) {
-      // The node thread goes on after a handler throws: the answers after this one still go
-      // out, first in line, or their sessions would wait for them for ever.
+      // Where the node thread goes on after a handler throws (the QUIC endpoint's loop catches
+      // and logs), the answers after this one still go out, first in line, or their sessions
+      // would wait for them for ever.
       bool first = false;
       {
         std::lock_guard lock(answers->mutex);

@@ -76,7 +76,8 @@ class StoreReader {
 
   // Causal orderer state.
   virtual Result<bool> orderer_is_ready(const Hash& id) = 0;
-  virtual Result<std::uint64_t> orderer_pending_count() = 0;  // distinct held-back operations
+  // Distinct held-back operations of the node, for diagnostics and tests (a full scan).
+  virtual Result<std::uint64_t> orderer_pending_count() = 0;
   // Held-back operations of this log id (pruned ones too: their rows remain until released),
   // what counts against a topic's bound. Reads an index range of that log's entries only.
   virtual Result<std::uint64_t> orderer_held_count(const LogId& log) = 0;

@@ -103,6 +103,15 @@ TEST(ReplaceClosing, ASessionReplacedWhileClosingEndsGracefully) {
   const std::string outcome = result.get();
   EXPECT_EQ(outcome, "");
   EXPECT_EQ(a.metrics().sync_sessions_failed, failed_before);
+  // The stream opened again hears how the old session ended (the new one is still running).
+  ASSERT_TRUE(again.has_value());
+  auto events = collect<std::string>(
+      again->subscription,
+      [](const StreamEvent<std::string>& event) { return std::holds_alternative<SyncEnded>(event); },
+      5s);
+  ASSERT_EQ(count_of<SyncEnded>(events), 1u);
+  const auto& old_session = std::get<SyncEnded>(events.back());
+  EXPECT_FALSE(old_session.error.has_value()) << old_session.error->to_string();
 }
 
 }  // namespace
