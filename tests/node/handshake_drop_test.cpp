@@ -10,9 +10,7 @@
 #include <optional>
 #include <thread>
 
-#include "net/transport.hpp"
-#include "node_fixture.hpp"
-#include "sync/messages.hpp"
+#include "raw_sync_peer.hpp"
 
 namespace p2panda::test {
 namespace {
@@ -28,12 +26,8 @@ TEST(HandshakeDrop, ATopicDroppedMidHandshakeStillEndsWithAClose) {
   Nodes nodes(Net::Sim);
   auto& a = nodes.add();
   const Topic topic = Topic::random();
-  std::optional<Stream<std::string>> on_a;
-  {
-    auto opened = a.stream_blocking<std::string>(topic);
-    ASSERT_TRUE(opened);
-    on_a.emplace(std::move(*opened));
-  }
+  std::optional<Stream<std::string>> on_a = hold_stream(a, topic);
+  ASSERT_TRUE(on_a.has_value());
 
   asio::io_context io;
   auto raw = nodes.hub()->add(PrivateKey::generate(), io.get_executor());
@@ -41,27 +35,14 @@ TEST(HandshakeDrop, ATopicDroppedMidHandshakeStillEndsWithAClose) {
   auto dropped_future = dropped.get_future();
   auto peer = [&]() -> net::Awaitable<RawSession> {
     RawSession out;
-    auto connecting =
-        raw->connect(net::PeerAddress{a.id(), {}},
-                     protocol_alpn("p2panda/log_sync/v1", a.network_id()));
-    auto connection = co_await std::move(connecting);
+    auto connection = co_await connect_sync(*raw, a);
     if (!connection) co_return RawSession{{}, connection.error().to_string()};
-    auto opening = (*connection)->open_bi();
-    auto stream = co_await std::move(opening);
+    auto stream = co_await name_topic(*connection, topic);
     if (!stream) co_return RawSession{{}, stream.error().to_string()};
-    auto hello = sync::encode_topic_handshake(sync::HandshakeTopic{topic});
-    auto sending = net::write_frame(**stream, hello);
-    (void)co_await std::move(sending);
-    auto replying = net::read_frame(**stream, 1024);
-    auto reply = co_await std::move(replying);
-    if (!reply || !*reply) co_return RawSession{{}, "no HandshakeDone from a"};
     halfway.set_value();
     // a drops the topic now. Blocking this thread is fine: nothing of ours needs to run.
     dropped_future.wait();
-    // Named: write_frame keeps a view of the bytes until it is awaited.
-    const Bytes done = sync::encode_topic_handshake(sync::HandshakeDone{});
-    auto finishing = net::write_frame(**stream, done);
-    (void)co_await std::move(finishing);
+    (void)co_await send_done(**stream);
     while (true) {
       auto reading = net::read_frame(**stream, 1 << 20);
       auto frame = co_await std::move(reading);
@@ -104,12 +85,8 @@ TEST(HandshakeDrop, APeerLeavingAHandshakeWeDroppedIsNoFailure) {
   Nodes nodes(Net::Sim);
   auto& a = nodes.add();
   const Topic topic = Topic::random();
-  std::optional<Stream<std::string>> on_a;
-  {
-    auto opened = a.stream_blocking<std::string>(topic);
-    ASSERT_TRUE(opened);
-    on_a.emplace(std::move(*opened));
-  }
+  std::optional<Stream<std::string>> on_a = hold_stream(a, topic);
+  ASSERT_TRUE(on_a.has_value());
   auto events = a.event_stream_blocking();
   ASSERT_TRUE(events);
 
@@ -119,31 +96,16 @@ TEST(HandshakeDrop, APeerLeavingAHandshakeWeDroppedIsNoFailure) {
   auto dropped_future = dropped.get_future();
   // "" once a refused a second handshake for the dropped topic, after the first was reset.
   auto peer = [&]() -> net::Awaitable<std::string> {
-    auto connecting = raw->connect(net::PeerAddress{a.id(), {}},
-                                   protocol_alpn("p2panda/log_sync/v1", a.network_id()));
-    auto connection = co_await std::move(connecting);
+    auto connection = co_await connect_sync(*raw, a);
     if (!connection) co_return connection.error().to_string();
-    const Bytes hello = sync::encode_topic_handshake(sync::HandshakeTopic{topic});
-    auto opening = (*connection)->open_bi();
-    auto first = co_await std::move(opening);
+    auto first = co_await name_topic(*connection, topic);
     if (!first) co_return first.error().to_string();
-    auto sending = net::write_frame(**first, hello);
-    (void)co_await std::move(sending);
-    auto replying = net::read_frame(**first, 1024);
-    auto reply = co_await std::move(replying);
-    if (!reply || !*reply) co_return "no HandshakeDone from a";
     halfway.set_value();
     dropped_future.wait();
     (*first)->abort(7);  // give up instead of sending our Done
     // On the same connection, after the reset: a handles them in this order.
-    auto reopening = (*connection)->open_bi();
-    auto second = co_await std::move(reopening);
-    if (!second) co_return second.error().to_string();
-    auto resending = net::write_frame(**second, hello);
-    (void)co_await std::move(resending);
-    auto answering = net::read_frame(**second, 1024);
-    auto answer = co_await std::move(answering);
-    if (answer) co_return "a answered a handshake for a topic it dropped";
+    auto second = co_await name_topic(*connection, topic);
+    if (second) co_return "a answered a handshake for a topic it dropped";
     co_return "";
   };
   auto result = asio::co_spawn(io, peer(), asio::use_future);
@@ -178,12 +140,8 @@ TEST(HandshakeDrop, OpeningTheTopicAgainMidHandshakeKeepsTheSession) {
   Nodes nodes(Net::Sim);
   auto& a = nodes.add();
   const Topic topic = Topic::random();
-  std::optional<Stream<std::string>> on_a;
-  {
-    auto opened = a.stream_blocking<std::string>(topic);
-    ASSERT_TRUE(opened);
-    on_a.emplace(std::move(*opened));
-  }
+  std::optional<Stream<std::string>> on_a = hold_stream(a, topic);
+  ASSERT_TRUE(on_a.has_value());
 
   asio::io_context io;
   auto raw = nodes.hub()->add(PrivateKey::generate(), io.get_executor());
@@ -191,27 +149,18 @@ TEST(HandshakeDrop, OpeningTheTopicAgainMidHandshakeKeepsTheSession) {
   auto reopened_future = reopened.get_future();
   // "" once an operation of a's arrived before any Close.
   auto peer = [&]() -> net::Awaitable<std::string> {
-    auto connecting = raw->connect(net::PeerAddress{a.id(), {}},
-                                   protocol_alpn("p2panda/log_sync/v1", a.network_id()));
-    auto connection = co_await std::move(connecting);
+    auto connection = co_await connect_sync(*raw, a);
     if (!connection) co_return connection.error().to_string();
-    auto opening = (*connection)->open_bi();
-    auto stream = co_await std::move(opening);
+    auto stream = co_await name_topic(*connection, topic);
     if (!stream) co_return stream.error().to_string();
-    const Bytes hello = sync::encode_topic_handshake(sync::HandshakeTopic{topic});
-    auto sending = net::write_frame(**stream, hello);
-    (void)co_await std::move(sending);
-    auto replying = net::read_frame(**stream, 1024);
-    auto reply = co_await std::move(replying);
-    if (!reply || !*reply) co_return "no HandshakeDone from a";
     halfway.set_value();
     reopened_future.wait();
     // Our Done, then our side of the sync phase: nothing to offer.
-    const Bytes done = sync::encode_topic_handshake(sync::HandshakeDone{});
+    if (auto done = co_await send_done(**stream); !done) co_return "write failed";
     const auto have = sync::encode_topic_log_sync(sync::Have{});
     const auto synced = sync::encode_topic_log_sync(sync::SyncDone{});
     if (!have || !synced) co_return "encoding failed";
-    for (const Bytes* frame : {&done, &*have, &*synced}) {
+    for (const Bytes* frame : {&*have, &*synced}) {
       auto writing = net::write_frame(**stream, *frame);
       if (auto written = co_await std::move(writing); !written) co_return "write failed";
     }

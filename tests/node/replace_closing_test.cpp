@@ -11,44 +11,28 @@
 #include <optional>
 #include <thread>
 
-#include "net/transport.hpp"
-#include "node_fixture.hpp"
-#include "sync/messages.hpp"
+#include "raw_sync_peer.hpp"
 
 namespace p2panda::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Opens a stream on `connection` and completes the topic handshake as the initiator.
+// The whole handshake as its initiator.
 net::Awaitable<Result<net::StreamHandle>> handshake(net::ConnectionHandle connection,
                                                     const Topic& topic) {
-  auto opening = connection->open_bi();
-  auto stream = co_await std::move(opening);
-  if (!stream) co_return Unexpected{stream.error()};
-  const Bytes hello = sync::encode_topic_handshake(sync::HandshakeTopic{topic});
-  auto sending = net::write_frame(**stream, hello);
-  if (auto sent = co_await std::move(sending); !sent) co_return Unexpected{sent.error()};
-  auto replying = net::read_frame(**stream, 1024);
-  auto reply = co_await std::move(replying);
-  if (!reply) co_return Unexpected{reply.error()};
-  if (!*reply) co_return fail(Errc::HandshakeRejected, "no HandshakeDone");
-  const Bytes done = sync::encode_topic_handshake(sync::HandshakeDone{});
-  auto finishing = net::write_frame(**stream, done);
-  if (auto sent = co_await std::move(finishing); !sent) co_return Unexpected{sent.error()};
-  co_return *stream;
+  auto stream = co_await name_topic(std::move(connection), topic);
+  if (!stream) co_return stream;
+  if (auto done = co_await send_done(**stream); !done) co_return Unexpected{done.error()};
+  co_return stream;
 }
 
 TEST(ReplaceClosing, ASessionReplacedWhileClosingEndsGracefully) {
   Nodes nodes(Net::Sim);
   auto& a = nodes.add();
   const Topic topic = Topic::random();
-  std::optional<Stream<std::string>> on_a;
-  {
-    auto opened = a.stream_blocking<std::string>(topic);
-    ASSERT_TRUE(opened);
-    on_a.emplace(std::move(*opened));
-  }
+  std::optional<Stream<std::string>> on_a = hold_stream(a, topic);
+  ASSERT_TRUE(on_a.has_value());
 
   asio::io_context io;
   auto raw = nodes.hub()->add(PrivateKey::generate(), io.get_executor());
@@ -56,9 +40,7 @@ TEST(ReplaceClosing, ASessionReplacedWhileClosingEndsGracefully) {
   auto reopened_future = reopened.get_future();
   // What the first stream showed after the second session was accepted: "" for a clean end.
   auto peer = [&]() -> net::Awaitable<std::string> {
-    auto connecting = raw->connect(net::PeerAddress{a.id(), {}},
-                                   protocol_alpn("p2panda/log_sync/v1", a.network_id()));
-    auto connection = co_await std::move(connecting);
+    auto connection = co_await connect_sync(*raw, a);
     if (!connection) co_return "connect: " + connection.error().to_string();
     auto first = co_await handshake(*connection, topic);
     if (!first) co_return "first handshake: " + first.error().to_string();
