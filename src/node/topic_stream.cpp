@@ -87,6 +87,7 @@ void TopicStream::pump(std::uint64_t now) {
   for (auto& exhausted : consumer_.exhausted()) push(DeliveryExhausted{info_of(exhausted)});
   while (processed_waiting_ < window_) {
     auto delivery = consumer_.next_delivery(now);
+    report_damaged();  // read with this delivery's page: said before the replay can end
     if (!delivery) {
       // Once until a delivery succeeds again: every pump retries, and a store that stays broken
       // would otherwise fill the application's events with the same error.
@@ -104,7 +105,16 @@ void TopicStream::pump(std::uint64_t now) {
     ++delivered_;
     end_replay();
   }
+  report_damaged();
   end_replay();  // also when what was left of it was pruned away before it was read
+}
+
+// Entries the backlog skipped because their stored rows no longer decode: said once each, so
+// that what the application misses is not silent. A later ack of their log acks them.
+void TopicStream::report_damaged() {
+  for (auto& damaged : consumer_.damaged()) {
+    push(ProcessingFailed{damaged.id.value_or(Hash{}), std::move(damaged.error), FromLocalStore{}});
+  }
 }
 
 void TopicStream::end_replay() {

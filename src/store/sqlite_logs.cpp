@@ -113,10 +113,35 @@ Result<std::vector<Operation>> SqliteTx::log_entries(const PublicKey& author, co
   return entries(author, log, lower(after), upper(until), -1);  // SQLite: LIMIT -1 is none
 }
 
-Result<std::vector<Operation>> SqliteTx::log_page(const PublicKey& author, const LogId& log,
-                                                  std::optional<SeqNum> after, SeqNum until,
-                                                  std::size_t limit) {
-  return entries(author, log, lower(after), until.value(), static_cast<std::int64_t>(limit));
+Result<LogPage> SqliteTx::log_page(const PublicKey& author, const LogId& log,
+                                   std::optional<SeqNum> after, SeqNum until, std::size_t limit) {
+  P2PANDA_TRY(statement, db_.prepare("SELECT id, header, body, seq_num FROM operations "
+                                     "WHERE author = ? AND log_id = ? "
+                                     "AND seq_num > ? AND seq_num <= ? ORDER BY seq_num LIMIT ?"));
+  statement->bind(1, author.bytes()).bind(2, log.bytes()).bind(3, lower(after));
+  statement->bind(4, std::int64_t{until.value()}).bind(5, static_cast<std::int64_t>(limit));
+  LogPage page;
+  while (true) {
+    P2PANDA_TRY(row, statement->step());
+    if (!row) break;
+    ++page.rows;
+    const SeqNum seq(static_cast<std::uint32_t>(statement->column_int(3)));
+    page.last = seq;
+    auto operation = read_operation(*statement);
+    if (operation) {
+      page.entries.push_back(std::move(*operation));
+      continue;
+    }
+    auto id = Hash::from_bytes(statement->column_blob(0));
+    Error error = std::move(operation).error();
+    if (error.code() != Errc::StoreCorrupt) {
+      error = Error(Errc::StoreCorrupt, "stored entry at seq " + std::to_string(seq.value()) +
+                                            " does not decode: " + error.to_string());
+    }
+    page.damaged.push_back(
+        DamagedEntry{seq, id ? std::optional<Hash>(*id) : std::nullopt, std::move(error)});
+  }
+  return page;
 }
 
 Result<std::vector<Operation>> SqliteTx::entries(const PublicKey& author, const LogId& log,

@@ -24,9 +24,8 @@ class SqliteTx final : public StoreWriter {
   Result<std::vector<Operation>> log_entries(const PublicKey& author, const LogId& log,
                                              std::optional<SeqNum> after,
                                              std::optional<SeqNum> until) override;
-  Result<std::vector<Operation>> log_page(const PublicKey& author, const LogId& log,
-                                          std::optional<SeqNum> after, SeqNum until,
-                                          std::size_t limit) override;
+  Result<LogPage> log_page(const PublicKey& author, const LogId& log, std::optional<SeqNum> after,
+                           SeqNum until, std::size_t limit) override;
   Result<std::uint64_t> bodies_in(const PublicKey& author, const LogId& log,
                                   std::optional<SeqNum> after, SeqNum until) override;
   Result<std::map<PublicKey, std::vector<LogId>>> resolve_topic(const Topic& topic) override;

@@ -25,6 +25,24 @@ struct LogSize {
   friend bool operator==(const LogSize&, const LogSize&) = default;
 };
 
+// A stored entry whose row no longer decodes (a damaged disk, say): where it is, its id when
+// that still reads, and why. Readers of a log page skip it instead of failing, so that one
+// damaged entry does not stop a subscription or a sync session at that log for good.
+struct DamagedEntry {
+  SeqNum seq;
+  std::optional<Hash> id;
+  Error error;
+};
+
+// Up to `limit` rows of a log range in seq order: the entries that decode, the damaged ones,
+// and how far the page got (`rows` counts both kinds; fewer than the limit: the range is done).
+struct LogPage {
+  std::vector<Operation> entries;
+  std::vector<DamagedEntry> damaged;
+  std::size_t rows = 0;
+  std::optional<SeqNum> last;  // the seq of the page's last row, decoded or not
+};
+
 // One known node in the address book.
 struct NodeRecord {
   NodeId node_id;
@@ -59,8 +77,9 @@ class StoreReader {
   virtual Result<std::vector<Operation>> log_entries(const PublicKey& author, const LogId& log,
                                                      std::optional<SeqNum> after,
                                                      std::optional<SeqNum> until) = 0;
-  // The same, at most `limit` entries from the start of the range: a long log a page at a time.
-  virtual Result<std::vector<Operation>> log_page(const PublicKey& author, const LogId& log,
+  // The same, at most `limit` rows from the start of the range: a long log a page at a time.
+  // Unlike log_entries, a row that does not decode is reported in the page, not as an error.
+  virtual Result<LogPage> log_page(const PublicKey& author, const LogId& log,
                                                   std::optional<SeqNum> after, SeqNum until,
                                                   std::size_t limit) = 0;
   // How many entries of the range have their body: what a subscription delivers of it.

@@ -178,10 +178,12 @@ Result<void> Consumer::refill() {
   if (queue_.size() >= config_.max_queued) return {};
   const std::size_t room = config_.max_queued - queue_.size();
   std::vector<Queued> taken;
+  std::vector<store::DamagedEntry> damaged;
   std::size_t finished = 0;                // whole entries read
   std::optional<SeqNum> partial;           // how far into the next one, if into it at all
   P2PANDA_CHECK(store_.query([&](store::StoreReader& reader) -> Result<void> {
     taken.clear();
+    damaged.clear();
     finished = 0;
     partial.reset();
     P2PANDA_TRY(any_held_back, reader.orderer_any_pending());
@@ -193,9 +195,12 @@ Result<void> Consumer::refill() {
       while (left > 0 && !done) {
         const std::size_t limit = left;
         P2PANDA_TRY(page, reader.log_page(entry.author, entry.log, after, entry.until, limit));
-        done = page.size() < limit;
-        for (auto& operation : page) {
-          after = operation.seq_num();
+        done = page.rows < limit;
+        if (page.last) after = page.last;
+        // Skipped, not an error: failing the read would stop this backlog, and every entry
+        // behind it, for good.
+        for (auto& bad : page.damaged) damaged.push_back(std::move(bad));
+        for (auto& operation : page.entries) {
           if (!operation.body()) continue;  // pruned meanwhile, or a system operation
           P2PANDA_TRY(waits, held_back(reader, any_held_back, operation.id()));
           if (waits) continue;
@@ -221,6 +226,7 @@ Result<void> Consumer::refill() {
   }
   if (partial) backlog_.front().after = partial;
   for (auto& queued : taken) push(std::move(queued));
+  for (auto& bad : damaged) damaged_.push_back(std::move(bad));
   return {};
 }
 
@@ -400,5 +406,7 @@ std::optional<Micros> Consumer::next_deadline() const {
 }
 
 std::vector<Operation> Consumer::exhausted() { return std::exchange(exhausted_, {}); }
+
+std::vector<store::DamagedEntry> Consumer::damaged() { return std::exchange(damaged_, {}); }
 
 }  // namespace p2panda::stream

@@ -118,6 +118,10 @@ class Consumer {
   // Operations that reached max_deliver without an ack, oldest first; taking them clears the list.
   std::vector<Operation> exhausted();
 
+  // Stored entries of the backlog that no longer decode, skipped as the backlog was read (not
+  // delivered, and acked only by a later ack of their log); taking them clears the list.
+  std::vector<store::DamagedEntry> damaged();
+
   const Cursor& cursor() const { return cursor_; }
   std::size_t pending() const { return queue_.size(); }  // in memory; not what waits in the store
   bool backlogged() const { return !backlog_.empty(); }
@@ -170,6 +174,7 @@ class Consumer {
   std::size_t replay_backlog_ = 0;  // replay entries in backlog_
   std::map<Hash, InFlight> in_flight_;
   std::vector<Operation> exhausted_;
+  std::vector<store::DamagedEntry> damaged_;
 };
 
 }  // namespace p2panda::stream

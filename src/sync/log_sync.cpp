@@ -194,16 +194,19 @@ void LogSyncSession::maybe_finish_sync() {
 // on only once the page was read, so a failed read loses nothing (the session fails anyway).
 Result<void> LogSyncSession::load_next_range() {
   Range& range = ranges_.front();
-  P2PANDA_TRY(entries, store_.query([&](store::StoreReader& reader) {
+  P2PANDA_TRY(page, store_.query([&](store::StoreReader& reader) {
     return reader.log_page(range.author, range.log, range.range.after, range.range.until,
                            kLoadPage);
   }));
-  if (entries.size() < kLoadPage || entries.back().seq_num() >= range.range.until) {
+  if (page.rows < kLoadPage || !page.last || *page.last >= range.range.until) {
     ranges_.pop_front();
   } else {
-    range.range.after = entries.back().seq_num();
+    range.range.after = page.last;
   }
-  for (auto& entry : entries) loaded_.push_back(std::move(entry));
+  // A damaged row is left out and the rest still goes: failing here would fail every session
+  // of the topic with every peer. The peer takes what follows it if it has that entry already;
+  // our subscriptions report it (ProcessingFailed).
+  for (auto& entry : page.entries) loaded_.push_back(std::move(entry));
   return {};
 }
 

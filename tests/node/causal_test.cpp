@@ -109,15 +109,6 @@ Operation first_of(const PrivateKey& key, const Topic& topic, const std::string&
                                      .dependencies = std::move(dependencies)});
 }
 
-Result<Node> spawn_on(const std::string& database) {
-  return p2panda::builder()
-      .database_url("sqlite:" + database)
-      .bind_v4("127.0.0.1")
-      .mdns_mode(MdnsMode::Disabled)
-      .ack_policy(AckPolicy::Explicit)
-      .spawn_blocking();
-}
-
 // The messages delivered until the replay ended (or, without a replay, nothing).
 std::vector<std::string> replayed(Subscription<std::string>& subscription) {
   std::vector<std::string> seen;

@@ -130,4 +130,15 @@ std::size_t count_of(const std::vector<StreamEvent<T>>& events) {
   return n;
 }
 
+// A node on its own database file, for tests that restart it or reach into its store: QUIC on
+// 127.0.0.1, no mDNS, explicit acks (so that a restart replays everything not acked).
+inline Result<Node> spawn_on(const std::string& database) {
+  return p2panda::builder()
+      .database_url("sqlite:" + database)
+      .bind_v4("127.0.0.1")
+      .mdns_mode(MdnsMode::Disabled)
+      .ack_policy(AckPolicy::Explicit)
+      .spawn_blocking();
+}
+
 }  // namespace p2panda::test

@@ -3,9 +3,11 @@
 // each delivered once, none lost.
 #include "stream/consumer.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "../store/store_fixture.hpp"
+#include "store/sqlite.hpp"
 #include "stream/ingest.hpp"
 
 namespace p2panda::stream {
@@ -276,6 +278,43 @@ TEST_F(ConsumerBacklogTest, NothingIsLostWhenAPageCannotBeRead) {
   flaky.fail_reads = false;
   for (auto& operation : drain(consumer)) delivered.push_back(std::move(operation));
   EXPECT_EQ(ids(delivered), ids(published));
+}
+
+// A stored row that no longer decodes (a damaged disk) is skipped and reported, and the backlog
+// goes on past it: before, the page read failed every time and nothing behind it came again.
+TEST_F(ConsumerBacklogTest, ADamagedEntryIsReportedAndTheRestStillComes) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  std::vector<Operation> published;
+  for (int i = 0; i < 20; ++i) published.push_back(publish(alice));
+  // In the first page, across the first refill, and last in the log.
+  const std::vector<std::size_t> damaged_at = {5, 7, 8, 19};
+  auto raw = store::Connection::open(dir_.file("db.sqlite"));
+  ASSERT_OK(raw);
+  std::vector<Operation> expected;
+  std::vector<Hash> damaged_ids;
+  for (std::size_t i = 0; i < published.size(); ++i) {
+    if (std::find(damaged_at.begin(), damaged_at.end(), i) == damaged_at.end()) {
+      expected.push_back(published[i]);
+      continue;
+    }
+    damaged_ids.push_back(published[i].id());
+    ASSERT_OK((*raw)->exec("UPDATE operations SET header = x'00ff' WHERE id = x'" +
+                           published[i].id().to_hex() + "'"));
+  }
+  Consumer consumer(*store_, topic_, bounded());
+  ASSERT_OK(consumer.start(FromStart{}, 0));
+  std::vector<Operation> delivered = drain(consumer);
+  EXPECT_EQ(ids(delivered), ids(expected));
+  EXPECT_TRUE(consumer.replay_done());
+  EXPECT_FALSE(consumer.backlogged());
+  std::vector<Hash> reported;
+  for (const auto& entry : consumer.damaged()) {
+    EXPECT_EQ(entry.error.code(), Errc::StoreCorrupt) << entry.error.to_string();
+    ASSERT_TRUE(entry.id.has_value());
+    reported.push_back(*entry.id);
+  }
+  EXPECT_EQ(reported, damaged_ids);
+  EXPECT_TRUE(consumer.damaged().empty());  // taken once
 }
 
 // An operation held back on another topic leaves this topic's replay read a page at a time.

@@ -1,0 +1,92 @@
+// A stored operation whose row no longer decodes (a damaged disk, say), met by a subscription's
+// replay after a restart: the application is told which one (ProcessingFailed, StoreCorrupt),
+// gets every other operation, and the stream goes on. Before, the replay stopped at that row for
+// good, and nothing behind it, live operations included, was delivered again.
+#include "../store/store_fixture.hpp"
+#include "node_fixture.hpp"
+#include "store/sqlite.hpp"
+
+namespace p2panda::test {
+namespace {
+
+TEST(DamagedEntry, AReplayReportsItAndDeliversTheRest) {
+  TempDir dir;
+  const std::string database = dir.file("damaged.db");
+  const Topic topic = Topic::random();
+  std::vector<Hash> published;
+  {
+    auto node = spawn_on(database);
+    ASSERT_OK(node);
+    auto stream = node->stream_blocking<std::string>(topic);
+    ASSERT_OK(stream);
+    for (int i = 0; i < 5; ++i) {
+      auto id = stream->publisher.publish_blocking("m" + std::to_string(i));
+      ASSERT_OK(id);
+      published.push_back(*id);
+    }
+    node->shutdown();
+  }
+  {
+    auto raw = store::Connection::open(database);
+    ASSERT_OK(raw);
+    ASSERT_OK((*raw)->exec("UPDATE operations SET header = x'00ff' WHERE id = x'" +
+                           published[2].to_hex() + "'"));
+  }
+  auto node = spawn_on(database);
+  ASSERT_OK(node);
+  auto stream = node->stream_blocking<std::string>(topic);
+  ASSERT_OK(stream);
+  // Nothing was acked: the replay brings all five, one of which cannot be read.
+  std::vector<std::string> replayed;
+  std::vector<ProcessingFailed> failed;
+  auto events = collect<std::string>(stream->subscription, [&](const auto& event) {
+    if (auto* processed = std::get_if<Processed<std::string>>(&event)) {
+      replayed.push_back(processed->message);
+    } else if (auto* failure = std::get_if<ProcessingFailed>(&event)) {
+      failed.push_back(*failure);
+    }
+    return std::holds_alternative<ReplayEnded>(event);
+  });
+  ASSERT_FALSE(events.empty());
+  EXPECT_TRUE(std::holds_alternative<ReplayEnded>(events.back())) << "the replay did not end";
+  EXPECT_EQ(replayed, (std::vector<std::string>{"m0", "m1", "m3", "m4"}));
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].id, published[2]);
+  EXPECT_EQ(failed[0].error.code(), Errc::StoreCorrupt) << failed[0].error.to_string();
+  // The stream goes on: a new publish is delivered.
+  ASSERT_OK(stream->publisher.publish_blocking("m5"));
+  EXPECT_EQ(messages(stream->subscription, 1), (std::vector<std::string>{"m5"}));
+}
+
+// Sync sends a log around a damaged entry instead of failing: before, every session of the topic
+// with every peer failed at that row, and the peer got none of the log.
+TEST(DamagedEntry, SyncSendsWhatStillReads) {
+  TempDir dir;
+  const std::string database = dir.file("damaged_sync.db");
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add([&](NodeBuilder& builder) { builder.database_url("sqlite:" + database); });
+  const Topic topic = Topic::random();
+  auto on_a = a.stream_blocking<std::string>(topic);
+  ASSERT_OK(on_a);
+  std::vector<Hash> published;
+  for (int i = 0; i < 4; ++i) {
+    auto id = on_a->publisher.publish_blocking("m" + std::to_string(i));
+    ASSERT_OK(id);
+    published.push_back(*id);
+  }
+  {
+    auto raw = store::Connection::open(database);
+    ASSERT_OK(raw);
+    ASSERT_OK((*raw)->exec("UPDATE operations SET header = x'00ff' WHERE id = x'" +
+                           published[2].to_hex() + "'"));
+  }
+  auto& b = nodes.add();
+  auto on_b = b.stream_blocking<std::string>(topic);
+  ASSERT_OK(on_b);
+  nodes.introduce_all();
+  // What follows the damaged entry in its log cannot be taken by b, which lacks that entry.
+  EXPECT_EQ(messages(on_b->subscription, 2), (std::vector<std::string>{"m0", "m1"}));
+}
+
+}  // namespace
+}  // namespace p2panda::test
