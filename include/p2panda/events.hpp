@@ -82,7 +82,9 @@ struct ReplayFailed {
   Error error;
 };
 
-// Validation or storage refused an operation: it is not stored, acked or delivered.
+// Validation or storage refused an operation: it is not stored, acked or delivered. Or, with
+// StoreCorrupt, a stored operation no longer reads (a damaged disk): it is not delivered, and
+// a later ack of its log acks it.
 struct ProcessingFailed {
   Hash id;
   Error error;

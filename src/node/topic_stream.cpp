@@ -113,7 +113,8 @@ void TopicStream::pump(std::uint64_t now) {
 // that what the application misses is not silent. A later ack of their log acks them.
 void TopicStream::report_damaged() {
   for (auto& damaged : consumer_.damaged()) {
-    push(ProcessingFailed{damaged.id.value_or(Hash{}), std::move(damaged.error), FromLocalStore{}});
+    push(ProcessingFailed{damaged.entry.id.value_or(Hash{}), std::move(damaged.entry.error),
+                          std::move(damaged.source)});
   }
 }
 

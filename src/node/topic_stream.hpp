@@ -67,8 +67,8 @@ class TopicStream : public std::enable_shared_from_this<TopicStream> {
   std::uint64_t delivered() const { return delivered_; }
 
  private:
-  void end_replay();
-  void report_damaged();  // ReplayEnded, once nothing of the replay is left to deliver
+  void end_replay();  // ReplayEnded, once nothing of the replay is left to deliver
+  void report_damaged();
   store::Store& store_;
   std::shared_ptr<OwnLog> own_log_;
   Topic topic_;

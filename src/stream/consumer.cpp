@@ -33,6 +33,7 @@ Result<std::size_t> Consumer::start(const StartFrom& from, Micros) {
   in_flight_.clear();
   backlog_.clear();
   backlog_last_.clear();
+  damaged_.clear();
   replay_queued_ = 0;
   replay_backlog_ = 0;
   std::optional<Timestamp> since;
@@ -178,7 +179,7 @@ Result<void> Consumer::refill() {
   if (queue_.size() >= config_.max_queued) return {};
   const std::size_t room = config_.max_queued - queue_.size();
   std::vector<Queued> taken;
-  std::vector<store::DamagedEntry> damaged;
+  std::vector<Damaged> damaged;
   std::size_t finished = 0;                // whole entries read
   std::optional<SeqNum> partial;           // how far into the next one, if into it at all
   P2PANDA_CHECK(store_.query([&](store::StoreReader& reader) -> Result<void> {
@@ -199,7 +200,7 @@ Result<void> Consumer::refill() {
         if (page.last) after = page.last;
         // Skipped, not an error: failing the read would stop this backlog, and every entry
         // behind it, for good.
-        for (auto& bad : page.damaged) damaged.push_back(std::move(bad));
+        for (auto& bad : page.damaged) damaged.push_back(Damaged{std::move(bad), entry.source});
         for (auto& operation : page.entries) {
           if (!operation.body()) continue;  // pruned meanwhile, or a system operation
           P2PANDA_TRY(waits, held_back(reader, any_held_back, operation.id()));
@@ -407,6 +408,6 @@ std::optional<Micros> Consumer::next_deadline() const {
 
 std::vector<Operation> Consumer::exhausted() { return std::exchange(exhausted_, {}); }
 
-std::vector<store::DamagedEntry> Consumer::damaged() { return std::exchange(damaged_, {}); }
+std::vector<Consumer::Damaged> Consumer::damaged() { return std::exchange(damaged_, {}); }
 
 }  // namespace p2panda::stream

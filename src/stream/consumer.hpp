@@ -120,7 +120,13 @@ class Consumer {
 
   // Stored entries of the backlog that no longer decode, skipped as the backlog was read (not
   // delivered, and acked only by a later ack of their log); taking them clears the list.
-  std::vector<store::DamagedEntry> damaged();
+  // Each with the source of the backlog range it was in. Reported as its page is read, which can
+  // be before operations earlier in its log are delivered.
+  struct Damaged {
+    store::DamagedEntry entry;
+    Source source;
+  };
+  std::vector<Damaged> damaged();
 
   const Cursor& cursor() const { return cursor_; }
   std::size_t pending() const { return queue_.size(); }  // in memory; not what waits in the store
@@ -174,7 +180,7 @@ class Consumer {
   std::size_t replay_backlog_ = 0;  // replay entries in backlog_
   std::map<Hash, InFlight> in_flight_;
   std::vector<Operation> exhausted_;
-  std::vector<store::DamagedEntry> damaged_;
+  std::vector<Damaged> damaged_;
 };
 
 }  // namespace p2panda::stream

@@ -84,8 +84,16 @@ TEST(DamagedEntry, SyncSendsWhatStillReads) {
   auto on_b = b.stream_blocking<std::string>(topic);
   ASSERT_OK(on_b);
   nodes.introduce_all();
-  // What follows the damaged entry in its log cannot be taken by b, which lacks that entry.
   EXPECT_EQ(messages(on_b->subscription, 2), (std::vector<std::string>{"m0", "m1"}));
+  // What follows the damaged entry was sent too: b refuses it, since it lacks that entry.
+  std::optional<ProcessingFailed> refused;
+  collect<std::string>(on_b->subscription, [&](const auto& event) {
+    auto* failed = std::get_if<ProcessingFailed>(&event);
+    if (failed && failed->id == published[3]) refused = *failed;
+    return refused.has_value();
+  });
+  ASSERT_TRUE(refused.has_value()) << "the entry after the damaged one was not sent";
+  EXPECT_EQ(refused->error.code(), Errc::SeqNumNonIncremental) << refused->error.to_string();
 }
 
 }  // namespace

@@ -308,7 +308,7 @@ TEST_F(ConsumerBacklogTest, ADamagedEntryIsReportedAndTheRestStillComes) {
   EXPECT_TRUE(consumer.replay_done());
   EXPECT_FALSE(consumer.backlogged());
   std::vector<Hash> reported;
-  for (const auto& entry : consumer.damaged()) {
+  for (const auto& [entry, source] : consumer.damaged()) {
     EXPECT_EQ(entry.error.code(), Errc::StoreCorrupt) << entry.error.to_string();
     ASSERT_TRUE(entry.id.has_value());
     reported.push_back(*entry.id);
