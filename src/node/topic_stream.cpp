@@ -87,7 +87,7 @@ void TopicStream::pump(std::uint64_t now) {
   for (auto& exhausted : consumer_.exhausted()) push(DeliveryExhausted{info_of(exhausted)});
   while (processed_waiting_ < window_) {
     auto delivery = consumer_.next_delivery(now);
-    report_damaged();  // read with this delivery's page: said before the replay can end
+    report(consumer_.damaged());  // read with nothing queued ahead of them: due first
     if (!delivery) {
       // Once until a delivery succeeds again: every pump retries, and a store that stays broken
       // would otherwise fill the application's events with the same error.
@@ -102,17 +102,18 @@ void TopicStream::pump(std::uint64_t now) {
     Bytes body = operation.body() ? operation.body()->bytes() : Bytes{};
     push(RawProcessed{info_of(operation), std::move(body), std::move((*delivery)->source),
                       (*delivery)->attempt});
+    report(std::move((*delivery)->damaged_after));  // where they stand, before the replay ends
     ++delivered_;
     end_replay();
   }
-  report_damaged();
+  report(consumer_.damaged());
   end_replay();  // also when what was left of it was pruned away before it was read
 }
 
 // Entries the backlog skipped because their stored rows no longer decode: said once each, so
 // that what the application misses is not silent. A later ack of their log acks them.
-void TopicStream::report_damaged() {
-  for (auto& damaged : consumer_.damaged()) {
+void TopicStream::report(std::vector<stream::Damaged> damaged_entries) {
+  for (auto& damaged : damaged_entries) {
     push(ProcessingFailed{damaged.entry.id.value_or(Hash{}), std::move(damaged.entry.error),
                           std::move(damaged.source)});
   }

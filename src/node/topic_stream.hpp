@@ -68,7 +68,7 @@ class TopicStream : public std::enable_shared_from_this<TopicStream> {
 
  private:
   void end_replay();  // ReplayEnded, once nothing of the replay is left to deliver
-  void report_damaged();
+  void report(std::vector<stream::Damaged> damaged_entries);
   store::Store& store_;
   std::shared_ptr<OwnLog> own_log_;
   Topic topic_;

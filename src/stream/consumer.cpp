@@ -179,12 +179,12 @@ Result<void> Consumer::refill() {
   if (queue_.size() >= config_.max_queued) return {};
   const std::size_t room = config_.max_queued - queue_.size();
   std::vector<Queued> taken;
-  std::vector<Damaged> damaged;
+  std::vector<Damaged> leading;  // damaged rows before the first entry taken
   std::size_t finished = 0;                // whole entries read
   std::optional<SeqNum> partial;           // how far into the next one, if into it at all
   P2PANDA_CHECK(store_.query([&](store::StoreReader& reader) -> Result<void> {
     taken.clear();
-    damaged.clear();
+    leading.clear();
     finished = 0;
     partial.reset();
     P2PANDA_TRY(any_held_back, reader.orderer_any_pending());
@@ -198,16 +198,7 @@ Result<void> Consumer::refill() {
         P2PANDA_TRY(page, reader.log_page(entry.author, entry.log, after, entry.until, limit));
         done = page.rows < limit;
         if (page.last) after = page.last;
-        // Skipped, not an error: failing the read would stop this backlog, and every entry
-        // behind it, for good.
-        for (auto& bad : page.damaged) damaged.push_back(Damaged{std::move(bad), entry.source});
-        for (auto& operation : page.entries) {
-          if (!operation.body()) continue;  // pruned meanwhile, or a system operation
-          P2PANDA_TRY(waits, held_back(reader, any_held_back, operation.id()));
-          if (waits) continue;
-          taken.push_back(Queued{std::move(operation), 0, entry.replayed, entry.source});
-          --left;
-        }
+        P2PANDA_CHECK(take_page(reader, entry, page, any_held_back, left, taken, leading));
         if (after && *after >= entry.until) done = true;
       }
       if (!done) {
@@ -226,8 +217,34 @@ Result<void> Consumer::refill() {
     backlog_.pop_front();
   }
   if (partial) backlog_.front().after = partial;
+  auto& before = queue_.empty() ? damaged_ : queue_.back().damaged_after;
+  for (auto& bad : leading) before.push_back(std::move(bad));
   for (auto& queued : taken) push(std::move(queued));
-  for (auto& bad : damaged) damaged_.push_back(std::move(bad));
+  return {};
+}
+
+// Queues what a page holds to deliver. A damaged row is skipped, not an error: failing the read
+// would stop this backlog, and every entry behind it, for good. It goes with the entry queued
+// before it (or into `leading`), so that it is reported where it stands in the delivery order.
+Result<void> Consumer::take_page(store::StoreReader& reader, const Backlog& entry,
+                                 store::LogPage& page, bool any_held_back, std::size_t& left,
+                                 std::vector<Queued>& taken, std::vector<Damaged>& leading) {
+  auto bad = page.damaged.begin();
+  const auto place_damaged_before = [&](std::optional<SeqNum> seq) {
+    for (; bad != page.damaged.end() && (!seq || bad->seq < *seq); ++bad) {
+      auto& into = taken.empty() ? leading : taken.back().damaged_after;
+      into.push_back(Damaged{std::move(*bad), entry.source});
+    }
+  };
+  for (auto& operation : page.entries) {
+    place_damaged_before(operation.seq_num());
+    if (!operation.body()) continue;  // pruned meanwhile, or a system operation
+    P2PANDA_TRY(waits, held_back(reader, any_held_back, operation.id()));
+    if (waits) continue;
+    taken.push_back(Queued{std::move(operation), 0, entry.replayed, entry.source});
+    --left;
+  }
+  place_damaged_before(std::nullopt);
   return {};
 }
 
@@ -251,6 +268,7 @@ Result<std::optional<Delivery>> Consumer::next_delivery(Micros now) {
     auto extensions = node_extensions(front.header());
     if (!extensions) {
       if (queue_.front().replayed && queue_.front().attempts == 0) --replay_queued_;
+      for (auto& bad : queue_.front().damaged_after) damaged_.push_back(std::move(bad));
       queue_.pop_front();  // stored operations were validated; this one cannot be delivered
       return Unexpected{std::move(extensions).error()};
     }
@@ -265,8 +283,8 @@ Result<std::optional<Delivery>> Consumer::next_delivery(Micros now) {
     in_flight_.insert_or_assign(
         next.operation.id(), InFlight{next.operation, attempt, now + config_.ack_wait, next.source});
   }
-  return std::optional<Delivery>(
-      Delivery{std::move(next.operation), attempt, replayed, std::move(next.source)});
+  return std::optional<Delivery>(Delivery{std::move(next.operation), attempt, replayed,
+                                          std::move(next.source), std::move(next.damaged_after)});
 }
 
 Result<void> Consumer::advance(const PublicKey& author, const LogId& log, SeqNum seq) {
@@ -408,6 +426,6 @@ std::optional<Micros> Consumer::next_deadline() const {
 
 std::vector<Operation> Consumer::exhausted() { return std::exchange(exhausted_, {}); }
 
-std::vector<Consumer::Damaged> Consumer::damaged() { return std::exchange(damaged_, {}); }
+std::vector<Damaged> Consumer::damaged() { return std::exchange(damaged_, {}); }
 
 }  // namespace p2panda::stream

@@ -55,11 +55,18 @@ struct FromTimestamp {
 };
 using StartFrom = std::variant<FromStart, FromFrontier, FromCursor, FromTimestamp>;
 
+// A stored row of the backlog that no longer decodes, with the source of its backlog range.
+struct Damaged {
+  store::DamagedEntry entry;
+  Source source;
+};
+
 struct Delivery {
   Operation operation;
   std::uint32_t attempt = 1;  // 1 on first delivery
   bool replayed = false;      // from the replay start() queued
   Source source = FromLocalStore{};  // as offered; replays are FromLocalStore
+  std::vector<Damaged> damaged_after;  // rows after it in the store that no longer read
 };
 
 class Consumer {
@@ -120,12 +127,8 @@ class Consumer {
 
   // Stored entries of the backlog that no longer decode, skipped as the backlog was read (not
   // delivered, and acked only by a later ack of their log); taking them clears the list.
-  // Each with the source of the backlog range it was in. Reported as its page is read, which can
-  // be before operations earlier in its log are delivered.
-  struct Damaged {
-    store::DamagedEntry entry;
-    Source source;
-  };
+  // Those due before the next delivery: read when nothing was queued ahead of them. The others
+  // come with the delivery before them (Delivery::damaged_after), where they stand in the order.
   std::vector<Damaged> damaged();
 
   const Cursor& cursor() const { return cursor_; }
@@ -141,6 +144,7 @@ class Consumer {
     std::uint32_t attempts = 0;
     bool replayed = false;
     Source source = FromLocalStore{};
+    std::vector<Damaged> damaged_after;  // stored rows after it that no longer read
   };
   // Stored operations to deliver after the queue, not read yet: the entries of one log after
   // `after` up to `until`, oldest first.
@@ -164,6 +168,9 @@ class Consumer {
   Result<std::size_t> queue_replay(const LogRanges& ranges, std::optional<Timestamp> since);
   Result<std::size_t> backlog_replay(const LogRanges& ranges);
   Result<void> backlog_offer(const Operation& operation, Source source);
+  Result<void> take_page(store::StoreReader& reader, const Backlog& entry, store::LogPage& page,
+                         bool any_held_back, std::size_t& left, std::vector<Queued>& taken,
+                         std::vector<Damaged>& leading);
   Result<void> refill();
   void push(Queued queued);
 
