@@ -121,8 +121,9 @@ struct NodeMetrics {
   std::uint64_t operations_rejected = 0;   // refused by validation
   std::uint64_t operations_delivered = 0;  // Processed events handed to subscriptions
   std::uint64_t sync_sessions_started = 0;
-  // Ended with an error. Not counted: the loser of a simultaneous dial (the peer's session
-  // serves the topic), a session dropped during its handshake, and the node's own shutdown.
+  // Ended with an error. Not counted: one the same peer's newer session replaced before it
+  // started (the loser of a simultaneous dial, say: the peer's session serves the topic), one
+  // dropped during its handshake, and the node's own shutdown.
   std::uint64_t sync_sessions_failed = 0;
   std::uint64_t sync_sessions_running = 0;
   std::uint64_t bytes_sent = 0;      // sync payloads (operation headers and bodies)

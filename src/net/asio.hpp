@@ -35,4 +35,17 @@ inline bool runs_here(const asio::any_io_executor& executor) {
   return io != nullptr && io->running_in_this_thread();
 }
 
+// Runs `io` until it is stopped or runs out of work. A handler that throws ends that handler
+// only: asio leaves the io_context usable, and the other connections and timers go on (an
+// exception escaping a thread would end the whole process).
+inline void run_io(asio::io_context& io) {
+  for (;;) {
+    try {
+      io.run();
+      return;
+    } catch (...) {
+    }
+  }
+}
+
 }  // namespace p2panda::net

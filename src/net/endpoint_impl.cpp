@@ -45,14 +45,7 @@ void EndpointImpl::start() {
   work_.emplace(io_.get_executor());
   thread_ = std::thread([this] {
     p2panda::detail::name_this_thread("p2panda-node");
-    for (;;) {
-      try {
-        io_.run();
-        return;
-      } catch (...) {
-        // A handler threw; asio leaves the io_context usable. Keep serving the other connections.
-      }
-    }
+    run_io(io_);
   });
 }
 

@@ -87,7 +87,7 @@ Result<void> NodeEngine::start_transport() {
     io_thread_ = std::thread([io = io_.get()] {
       name_this_thread("p2panda-node");
       auto guard = asio::make_work_guard(*io);
-      io->run();
+      net::run_io(*io);  // as the QUIC endpoint's thread does
     });
   } else {
     net::EndpointConfig endpoint;

@@ -198,7 +198,9 @@ Result<void> Consumer::refill() {
         P2PANDA_TRY(page, reader.log_page(entry.author, entry.log, after, entry.until, limit));
         done = page.rows < limit;
         if (page.last) after = page.last;
-        P2PANDA_CHECK(take_page(reader, entry, page, any_held_back, left, taken, leading));
+        if (auto took = take_page(reader, entry, page, any_held_back, left, taken, leading); !took) {
+          return took;
+        }
         if (after && *after >= entry.until) done = true;
       }
       if (!done) {
@@ -217,7 +219,9 @@ Result<void> Consumer::refill() {
     backlog_.pop_front();
   }
   if (partial) backlog_.front().after = partial;
-  auto& before = queue_.empty() ? damaged_ : queue_.back().damaged_after;
+  // Behind what is queued; not on a redelivery, which the replay's end does not wait for.
+  const bool behind_queued = !queue_.empty() && queue_.back().attempts == 0;
+  auto& before = behind_queued ? queue_.back().damaged_after : damaged_;
   for (auto& bad : leading) before.push_back(std::move(bad));
   for (auto& queued : taken) push(std::move(queued));
   return {};

@@ -66,7 +66,7 @@ struct Delivery {
   std::uint32_t attempt = 1;  // 1 on first delivery
   bool replayed = false;      // from the replay start() queued
   Source source = FromLocalStore{};  // as offered; replays are FromLocalStore
-  std::vector<Damaged> damaged_after;  // rows after it in the store that no longer read
+  std::vector<Damaged> damaged_after = {};  // rows after it in the store that no longer read
 };
 
 class Consumer {
@@ -144,7 +144,7 @@ class Consumer {
     std::uint32_t attempts = 0;
     bool replayed = false;
     Source source = FromLocalStore{};
-    std::vector<Damaged> damaged_after;  // stored rows after it that no longer read
+    std::vector<Damaged> damaged_after = {};  // stored rows after it that no longer read
   };
   // Stored operations to deliver after the queue, not read yet: the entries of one log after
   // `after` up to `until`, oldest first.

@@ -1,7 +1,8 @@
 // Both sides dial at once for the same topic: the session started by the lower node id wins on
 // both sides, and the other ends during its handshake. That is how the race is settled, not a
-// failure: no failed-session count, no SyncSessionFailed, no backoff. A raw peer with a lower id
-// than the node's holds the node's handshake unanswered and opens its own session meanwhile.
+// failure: the failed-session count stays as it was (the session was already kept from
+// SyncSessionFailed and backoff). A raw peer with a lower id than the node's holds the node's
+// handshake unanswered and opens its own session meanwhile.
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/use_future.hpp>
