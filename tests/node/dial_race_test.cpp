@@ -3,13 +3,9 @@
 // failure: the failed-session count stays as it was (the session was already kept from
 // SyncSessionFailed and backoff). A raw peer with a lower id than the node's holds the node's
 // handshake unanswered and opens its own session meanwhile.
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
-#include <asio/use_future.hpp>
 #include <atomic>
 #include <future>
 #include <optional>
-#include <thread>
 
 #include "raw_sync_peer.hpp"
 
@@ -27,14 +23,13 @@ TEST(DialRace, LosingASimultaneousDialIsNoFailure) {
 
   PrivateKey key = PrivateKey::generate();
   while (!(key.public_key() < a.id())) key = PrivateKey::generate();
-  asio::io_context io;
-  auto raw = nodes.hub()->add(key, io.get_executor());
+  RawPeer raw(nodes, key);
   const Bytes alpn = protocol_alpn("p2panda/log_sync/v1", a.network_id());
   // a's own dial: its stream is held, its handshake never answered.
   std::promise<void> dialled;
   std::atomic<bool> seen{false};
   std::vector<net::StreamHandle> held;
-  raw->register_protocol(alpn, [&](net::ConnectionHandle connection) -> net::Awaitable<void> {
+  raw.transport().register_protocol(alpn, [&](net::ConnectionHandle connection) -> net::Awaitable<void> {
     auto accepting = connection->accept_bi();
     auto stream = co_await std::move(accepting);
     if (!stream) co_return;
@@ -46,11 +41,7 @@ TEST(DialRace, LosingASimultaneousDialIsNoFailure) {
     auto closing = connection->closed();
     co_await std::move(closing);
   });
-  std::thread runner([&] {
-    auto guard = asio::make_work_guard(io);
-    io.run();
-  });
-  auto introduced = a.insert_bootstrap(raw->node_id(), {});
+  auto introduced = a.insert_bootstrap(raw.transport().node_id(), {});
   EXPECT_TRUE(introduced.has_value()) << introduced.error().to_string();
   const bool a_dialled =
       introduced && dialled.get_future().wait_for(10s) == std::future_status::ready;
@@ -59,19 +50,18 @@ TEST(DialRace, LosingASimultaneousDialIsNoFailure) {
   if (a_dialled) {
     // Our session, while a's waits for our Done: a ends its own and takes ours.
     auto peer = [&]() -> net::Awaitable<std::string> {
-      auto connection = co_await connect_sync(*raw, a);
+      auto connection = co_await connect_sync(raw.transport(), a);
       if (!connection) co_return "connect: " + connection.error().to_string();
       auto stream = co_await name_topic(*connection, topic);
       if (!stream) co_return "handshake: " + stream.error().to_string();
       if (auto done = co_await send_done(**stream); !done) co_return done.error().to_string();
       co_return "";
     };
-    auto result = asio::co_spawn(io, peer(), asio::use_future);
+    auto result = raw.spawn(peer());
     outcome = result.wait_for(10s) == std::future_status::ready ? result.get() : "timed out";
   }
   const std::uint64_t failed_after = a.metrics().sync_sessions_failed;
-  io.stop();
-  runner.join();
+  raw.stop();
   ASSERT_TRUE(a_dialled) << outcome;
   EXPECT_EQ(outcome, "");
   EXPECT_EQ(failed_after, failed_before);

@@ -3,12 +3,8 @@
 // a graceful end. Before, the stream just ended, which the peer can only take for a failure (a
 // rejected handshake and its backoff, or SyncClosedUnexpectedly). A raw peer on the simulated
 // network speaks the handshake by hand, so that the drop lands between its two steps.
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
-#include <asio/use_future.hpp>
 #include <future>
 #include <optional>
-#include <thread>
 
 #include "raw_sync_peer.hpp"
 
@@ -29,13 +25,12 @@ TEST(HandshakeDrop, ATopicDroppedMidHandshakeStillEndsWithAClose) {
   std::optional<Stream<std::string>> on_a = hold_stream(a, topic);
   ASSERT_TRUE(on_a.has_value());
 
-  asio::io_context io;
-  auto raw = nodes.hub()->add(PrivateKey::generate(), io.get_executor());
+  RawPeer raw(nodes);
   std::promise<void> halfway, dropped;
   auto dropped_future = dropped.get_future();
   auto peer = [&]() -> net::Awaitable<RawSession> {
     RawSession out;
-    auto connection = co_await connect_sync(*raw, a);
+    auto connection = co_await connect_sync(raw.transport(), a);
     if (!connection) co_return RawSession{{}, connection.error().to_string()};
     auto stream = co_await name_topic(*connection, topic);
     if (!stream) co_return RawSession{{}, stream.error().to_string()};
@@ -57,8 +52,7 @@ TEST(HandshakeDrop, ATopicDroppedMidHandshakeStillEndsWithAClose) {
     (void)co_await std::move(closing);
     co_return out;
   };
-  auto result = asio::co_spawn(io, peer(), asio::use_future);
-  std::thread runner([&] { io.run(); });
+  auto result = raw.spawn(peer());
   const bool reached = halfway.get_future().wait_for(10s) == std::future_status::ready;
   if (reached) {
     on_a.reset();  // publisher and subscription: a stops following the topic
@@ -67,8 +61,7 @@ TEST(HandshakeDrop, ATopicDroppedMidHandshakeStillEndsWithAClose) {
   }
   dropped.set_value();
   const bool ended = result.wait_for(10s) == std::future_status::ready;
-  if (!ended) io.stop();
-  runner.join();
+  raw.stop();
   ASSERT_TRUE(reached) << "the handshake did not get halfway";
   ASSERT_TRUE(ended) << "the raw peer timed out";
   const RawSession session = result.get();
@@ -90,13 +83,12 @@ TEST(HandshakeDrop, APeerLeavingAHandshakeWeDroppedIsNoFailure) {
   auto events = a.event_stream_blocking();
   ASSERT_TRUE(events);
 
-  asio::io_context io;
-  auto raw = nodes.hub()->add(PrivateKey::generate(), io.get_executor());
+  RawPeer raw(nodes);
   std::promise<void> halfway, dropped;
   auto dropped_future = dropped.get_future();
   // "" once a refused a second handshake for the dropped topic, after the first was reset.
   auto peer = [&]() -> net::Awaitable<std::string> {
-    auto connection = co_await connect_sync(*raw, a);
+    auto connection = co_await connect_sync(raw.transport(), a);
     if (!connection) co_return connection.error().to_string();
     auto first = co_await name_topic(*connection, topic);
     if (!first) co_return first.error().to_string();
@@ -108,8 +100,7 @@ TEST(HandshakeDrop, APeerLeavingAHandshakeWeDroppedIsNoFailure) {
     if (second) co_return "a answered a handshake for a topic it dropped";
     co_return "";
   };
-  auto result = asio::co_spawn(io, peer(), asio::use_future);
-  std::thread runner([&] { io.run(); });
+  auto result = raw.spawn(peer());
   const bool reached = halfway.get_future().wait_for(10s) == std::future_status::ready;
   const std::uint64_t failed_before = a.metrics().sync_sessions_failed;
   if (reached) {
@@ -120,8 +111,7 @@ TEST(HandshakeDrop, APeerLeavingAHandshakeWeDroppedIsNoFailure) {
   }
   dropped.set_value();
   const bool ended = result.wait_for(10s) == std::future_status::ready;
-  if (!ended) io.stop();
-  runner.join();
+  raw.stop();
   ASSERT_TRUE(reached) << "the handshake did not get halfway";
   ASSERT_TRUE(ended) << "the raw peer timed out";
   EXPECT_EQ(result.get(), "");
@@ -143,13 +133,12 @@ TEST(HandshakeDrop, OpeningTheTopicAgainMidHandshakeKeepsTheSession) {
   std::optional<Stream<std::string>> on_a = hold_stream(a, topic);
   ASSERT_TRUE(on_a.has_value());
 
-  asio::io_context io;
-  auto raw = nodes.hub()->add(PrivateKey::generate(), io.get_executor());
+  RawPeer raw(nodes);
   std::promise<void> halfway, reopened;
   auto reopened_future = reopened.get_future();
   // "" once an operation of a's arrived before any Close.
   auto peer = [&]() -> net::Awaitable<std::string> {
-    auto connection = co_await connect_sync(*raw, a);
+    auto connection = co_await connect_sync(raw.transport(), a);
     if (!connection) co_return connection.error().to_string();
     auto stream = co_await name_topic(*connection, topic);
     if (!stream) co_return stream.error().to_string();
@@ -178,8 +167,7 @@ TEST(HandshakeDrop, OpeningTheTopicAgainMidHandshakeKeepsTheSession) {
       }
     }
   };
-  auto result = asio::co_spawn(io, peer(), asio::use_future);
-  std::thread runner([&] { io.run(); });
+  auto result = raw.spawn(peer());
   const bool reached = halfway.get_future().wait_for(10s) == std::future_status::ready;
   std::optional<Stream<std::string>> again;
   if (reached) {
@@ -193,8 +181,7 @@ TEST(HandshakeDrop, OpeningTheTopicAgainMidHandshakeKeepsTheSession) {
   }
   reopened.set_value();
   const bool ended = result.wait_for(10s) == std::future_status::ready;
-  if (!ended) io.stop();
-  runner.join();
+  raw.stop();
   ASSERT_TRUE(reached) << "the handshake did not get halfway";
   ASSERT_TRUE(ended) << "the raw peer timed out";
   EXPECT_EQ(result.get(), "");

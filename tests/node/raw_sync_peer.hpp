@@ -2,13 +2,48 @@
 // between the steps of a handshake (handshake_drop_test.cpp, replace_closing_test.cpp).
 #pragma once
 
+#include <asio/co_spawn.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_future.hpp>
+#include <future>
 #include <optional>
+#include <thread>
 
+#include "net/sim_transport.hpp"
 #include "net/transport.hpp"
 #include "node_fixture.hpp"
 #include "sync/messages.hpp"
 
 namespace p2panda::test {
+
+// A peer on `nodes`' simulated network, with a thread of its own that runs its coroutines (which
+// may block it: nothing else runs there). Call stop() before the locals its coroutines use go.
+class RawPeer {
+ public:
+  explicit RawPeer(Nodes& nodes, const PrivateKey& key = PrivateKey::generate())
+      : transport_(nodes.hub()->add(key, io_.get_executor())), runner_([this] { io_.run(); }) {}
+  RawPeer(const RawPeer&) = delete;
+  RawPeer& operator=(const RawPeer&) = delete;
+  ~RawPeer() { stop(); }
+
+  net::SimTransport& transport() { return *transport_; }
+  template <class T>
+  std::future<T> spawn(net::Awaitable<T> coroutine) {
+    return asio::co_spawn(io_, std::move(coroutine), asio::use_future);
+  }
+  // Ends the thread once what runs there returns; coroutines still waiting never resume.
+  void stop() {
+    io_.stop();
+    if (runner_.joinable()) runner_.join();
+  }
+
+ private:
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  std::shared_ptr<net::SimTransport> transport_;
+  std::thread runner_;
+};
 
 // A stream of `topic` on `node`, held so that the node follows the topic.
 inline std::optional<Stream<std::string>> hold_stream(Node& node, const Topic& topic) {

@@ -4,12 +4,8 @@
 // had already ended on our side: it finishes its stream instead of resetting it, and is not a
 // failure (no SyncEnded with an error, no failed-session count). A raw peer on the simulated
 // network speaks the protocol by hand so that the second session arrives at that moment.
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
-#include <asio/use_future.hpp>
 #include <future>
 #include <optional>
-#include <thread>
 
 #include "raw_sync_peer.hpp"
 
@@ -34,13 +30,12 @@ TEST(ReplaceClosing, ASessionReplacedWhileClosingEndsGracefully) {
   std::optional<Stream<std::string>> on_a = hold_stream(a, topic);
   ASSERT_TRUE(on_a.has_value());
 
-  asio::io_context io;
-  auto raw = nodes.hub()->add(PrivateKey::generate(), io.get_executor());
+  RawPeer raw(nodes);
   std::promise<void> closed_by_a, reopened;
   auto reopened_future = reopened.get_future();
   // What the first stream showed after the second session was accepted: "" for a clean end.
   auto peer = [&]() -> net::Awaitable<std::string> {
-    auto connection = co_await connect_sync(*raw, a);
+    auto connection = co_await connect_sync(raw.transport(), a);
     if (!connection) co_return "connect: " + connection.error().to_string();
     auto first = co_await handshake(*connection, topic);
     if (!first) co_return "first handshake: " + first.error().to_string();
@@ -65,8 +60,7 @@ TEST(ReplaceClosing, ASessionReplacedWhileClosingEndsGracefully) {
     if (*rest) co_return "first stream: a frame after Close";
     co_return "";
   };
-  auto result = asio::co_spawn(io, peer(), asio::use_future);
-  std::thread runner([&] { io.run(); });
+  auto result = raw.spawn(peer());
   const bool synced = closed_by_a.get_future().wait_for(10s) == std::future_status::ready;
   const std::uint64_t failed_before = a.metrics().sync_sessions_failed;
   std::optional<Stream<std::string>> again;
@@ -78,8 +72,7 @@ TEST(ReplaceClosing, ASessionReplacedWhileClosingEndsGracefully) {
   }
   reopened.set_value();
   const bool ended = result.wait_for(10s) == std::future_status::ready;
-  if (!ended) io.stop();
-  runner.join();
+  raw.stop();
   ASSERT_TRUE(synced) << "the first session did not start";
   ASSERT_TRUE(ended) << "the raw peer timed out";
   const std::string outcome = result.get();
