@@ -437,14 +437,15 @@ void SyncManager::end(Session& session, std::optional<Error> error) {
   }
   // A session dropped during its handshake (close_on_start) that fails before it starts was
   // given up on anyway: not a failure, no backoff, nothing to tell.
-  const bool given_up = !session.core && session.close_on_start;
-  // Nor is one that lost a simultaneous dial (the peer's session serves the slot), or the node
-  // shutting down: counting them made the figure rise whenever two nodes met at once.
-  const bool failed = error && !given_up && !(session.superseded && !session.core) &&
+  // Nor is one replaced before it started (the loser of a simultaneous dial: the peer's session
+  // serves the slot), or the node shutting down: counting them made the figure rise whenever two
+  // nodes met at once.
+  const bool not_started = !session.core;
+  const bool failed = error && !(not_started && (session.close_on_start || session.superseded)) &&
                       error->code() != Errc::NodeShutDown;
   if (failed) engine_.counters().sessions_failed.fetch_add(1);
   // Failed before it started: no SyncEnded tells anyone, so the system events do.
-  if (!session.core && failed && session.topic_known && !session.superseded) {
+  if (not_started && failed && session.topic_known) {
     const auto wait = backoff_.failed({session.remote, session.topic}, Clock::now());
     engine_.emit_system(SyncSessionFailed{
         session.topic, session.remote, *error,
