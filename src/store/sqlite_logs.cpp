@@ -110,16 +110,24 @@ Result<LogSize> SqliteTx::log_size(const PublicKey& author, const LogId& log,
 Result<std::vector<Operation>> SqliteTx::log_entries(const PublicKey& author, const LogId& log,
                                                      std::optional<SeqNum> after,
                                                      std::optional<SeqNum> until) {
-  return entries(author, log, lower(after), upper(until), -1);  // SQLite: LIMIT -1 is none
+  P2PANDA_TRY(page, rows(author, log, lower(after), upper(until), -1));  // LIMIT -1: none
+  if (!page.damaged.empty()) return Unexpected{std::move(page.damaged.front().error)};
+  return std::move(page.entries);
 }
 
 Result<LogPage> SqliteTx::log_page(const PublicKey& author, const LogId& log,
                                    std::optional<SeqNum> after, SeqNum until, std::size_t limit) {
+  return rows(author, log, lower(after), std::int64_t{until.value()},
+              static_cast<std::int64_t>(limit));
+}
+
+Result<LogPage> SqliteTx::rows(const PublicKey& author, const LogId& log, std::int64_t after,
+                               std::int64_t until, std::int64_t limit) {
   P2PANDA_TRY(statement, db_.prepare("SELECT id, header, body, seq_num FROM operations "
                                      "WHERE author = ? AND log_id = ? "
                                      "AND seq_num > ? AND seq_num <= ? ORDER BY seq_num LIMIT ?"));
-  statement->bind(1, author.bytes()).bind(2, log.bytes()).bind(3, lower(after));
-  statement->bind(4, std::int64_t{until.value()}).bind(5, static_cast<std::int64_t>(limit));
+  statement->bind(1, author.bytes()).bind(2, log.bytes()).bind(3, after).bind(4, until);
+  statement->bind(5, limit);
   LogPage page;
   while (true) {
     P2PANDA_TRY(row, statement->step());
@@ -142,24 +150,6 @@ Result<LogPage> SqliteTx::log_page(const PublicKey& author, const LogId& log,
         DamagedEntry{seq, id ? std::optional<Hash>(*id) : std::nullopt, std::move(error)});
   }
   return page;
-}
-
-Result<std::vector<Operation>> SqliteTx::entries(const PublicKey& author, const LogId& log,
-                                                 std::int64_t after, std::int64_t until,
-                                                 std::int64_t limit) {
-  P2PANDA_TRY(statement, db_.prepare("SELECT id, header, body FROM operations "
-                                     "WHERE author = ? AND log_id = ? "
-                                     "AND seq_num > ? AND seq_num <= ? ORDER BY seq_num LIMIT ?"));
-  statement->bind(1, author.bytes()).bind(2, log.bytes()).bind(3, after).bind(4, until);
-  statement->bind(5, limit);
-  std::vector<Operation> entries;
-  while (true) {
-    P2PANDA_TRY(row, statement->step());
-    if (!row) break;
-    P2PANDA_TRY(operation, read_operation(*statement));
-    entries.push_back(std::move(operation));
-  }
-  return entries;
 }
 
 Result<std::uint64_t> SqliteTx::bodies_in(const PublicKey& author, const LogId& log,

@@ -64,10 +64,9 @@ class SqliteTx final : public StoreWriter {
   Result<std::uint64_t> remove_nodes_older_than(Timestamp cutoff) override;
 
  private:
-  // Entries of the log with after < seq <= until, in order, at most `limit` (-1: all).
-  Result<std::vector<Operation>> entries(const PublicKey& author, const LogId& log,
-                                         std::int64_t after, std::int64_t until,
-                                         std::int64_t limit);
+  // Rows of the log with after < seq <= until, in order, at most `limit` (-1: all).
+  Result<LogPage> rows(const PublicKey& author, const LogId& log, std::int64_t after,
+                       std::int64_t until, std::int64_t limit);
   Result<std::vector<NodeRecord>> read_nodes(Statement& statement);
   Result<void> load_topics(NodeRecord& record);
 
