@@ -125,10 +125,10 @@ class Consumer {
   // Operations that reached max_deliver without an ack, oldest first; taking them clears the list.
   std::vector<Operation> exhausted();
 
-  // Stored entries of the backlog that no longer decode (skipped: not delivered, and acked only
-  // by a later ack of their log) that are due before the next delivery, having been read with
-  // nothing queued ahead of them; taking them clears the list. The others come with the delivery
-  // before them (Delivery::damaged_after), where they stand in the order.
+  // Stored entries of the replay or backlog that no longer decode (skipped: not delivered, and
+  // acked only by a later ack of their log) that are due before the next delivery, having been
+  // read with nothing queued ahead of them; taking them clears the list. The others come with
+  // the delivery before them (Delivery::damaged_after), where they stand in the order.
   std::vector<Damaged> damaged();
 
   const Cursor& cursor() const { return cursor_; }

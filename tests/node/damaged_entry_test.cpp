@@ -9,7 +9,11 @@
 namespace p2panda::test {
 namespace {
 
-TEST(DamagedEntry, AReplayReportsItAndDeliversTheRest) {
+// A causal stream's replay is read whole and put in order, a plain one is read a page at a time:
+// both take this path.
+void replay_past_a_damaged_entry(bool causal) {
+  StreamOptions options;
+  options.causal = causal;
   TempDir dir;
   const std::string database = dir.file("damaged.db");
   const Topic topic = Topic::random();
@@ -17,7 +21,7 @@ TEST(DamagedEntry, AReplayReportsItAndDeliversTheRest) {
   {
     auto node = spawn_on(database);
     ASSERT_OK(node);
-    auto stream = node->stream_blocking<std::string>(topic);
+    auto stream = node->stream_blocking<std::string>(topic, options);
     ASSERT_OK(stream);
     for (int i = 0; i < 5; ++i) {
       auto id = stream->publisher.publish_blocking("m" + std::to_string(i));
@@ -34,7 +38,7 @@ TEST(DamagedEntry, AReplayReportsItAndDeliversTheRest) {
   }
   auto node = spawn_on(database);
   ASSERT_OK(node);
-  auto stream = node->stream_blocking<std::string>(topic);
+  auto stream = node->stream_blocking<std::string>(topic, options);
   ASSERT_OK(stream);
   // Nothing was acked: the replay brings all five, one of which cannot be read.
   // In the order of the log: the damaged one where it stands.
@@ -59,6 +63,10 @@ TEST(DamagedEntry, AReplayReportsItAndDeliversTheRest) {
   ASSERT_OK(stream->publisher.publish_blocking("m5"));
   EXPECT_EQ(messages(stream->subscription, 1), (std::vector<std::string>{"m5"}));
 }
+
+TEST(DamagedEntry, AReplayReportsItAndDeliversTheRest) { replay_past_a_damaged_entry(false); }
+
+TEST(DamagedEntry, ACausalReplayReportsItAndDeliversTheRest) { replay_past_a_damaged_entry(true); }
 
 // Sync sends a log around a damaged entry instead of failing: before, every session of the topic
 // with every peer failed at that row, and the peer got none of the log.

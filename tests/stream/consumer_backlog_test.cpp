@@ -280,53 +280,6 @@ TEST_F(ConsumerBacklogTest, NothingIsLostWhenAPageCannotBeRead) {
   EXPECT_EQ(ids(delivered), ids(published));
 }
 
-// A stored row that no longer decodes (a damaged disk) is skipped and reported, and the backlog
-// goes on past it: before, the page read failed every time and nothing behind it came again.
-TEST_F(ConsumerBacklogTest, ADamagedEntryIsReportedAndTheRestStillComes) {
-  LogWriter alice(PrivateKey::generate(), topic_);
-  std::vector<Operation> published;
-  for (int i = 0; i < 20; ++i) published.push_back(publish(alice));
-  // First (nothing queued ahead of it), in the first page, across the first refill, last.
-  const std::vector<std::size_t> damaged_at = {0, 5, 7, 8, 19};
-  auto raw = store::Connection::open(dir_.file("db.sqlite"));
-  ASSERT_OK(raw);
-  std::vector<Operation> expected;
-  for (std::size_t i = 0; i < published.size(); ++i) {
-    if (std::find(damaged_at.begin(), damaged_at.end(), i) == damaged_at.end()) {
-      expected.push_back(published[i]);
-      continue;
-    }
-    ASSERT_OK((*raw)->exec("UPDATE operations SET header = x'00ff' WHERE id = x'" +
-                           published[i].id().to_hex() + "'"));
-  }
-  Consumer consumer(*store_, topic_, bounded());
-  ASSERT_OK(consumer.start(FromStart{}, 0));
-  // Everything in the order the application would see it: a damaged row right after the
-  // delivery before it (or before the next one, when nothing was queued ahead of it).
-  std::vector<Hash> seen, delivered;
-  const auto note_damaged = [&](const std::vector<Damaged>& damaged) {
-    for (const auto& [entry, source] : damaged) {
-      EXPECT_EQ(entry.error.code(), Errc::StoreCorrupt) << entry.error.to_string();
-      ASSERT_TRUE(entry.id.has_value());
-      seen.push_back(*entry.id);
-    }
-  };
-  while (true) {
-    auto next = consumer.next_delivery(0);
-    note_damaged(consumer.damaged());
-    ASSERT_TRUE(next.has_value()) << next.error().to_string();
-    if (!next->has_value()) break;
-    seen.push_back((*next)->operation.id());
-    delivered.push_back((*next)->operation.id());
-    note_damaged((*next)->damaged_after);
-  }
-  EXPECT_EQ(delivered, ids(expected));
-  EXPECT_EQ(seen, ids(published));  // each damaged one where it stands in its log
-  EXPECT_TRUE(consumer.replay_done());
-  EXPECT_FALSE(consumer.backlogged());
-  EXPECT_TRUE(consumer.damaged().empty());
-}
-
 // An operation held back on another topic leaves this topic's replay read a page at a time.
 TEST_F(ConsumerBacklogTest, WhatIsHeldBackElsewhereDoesNotTurnTheBoundOff) {
   const Topic other = Topic::random();
