@@ -3,7 +3,7 @@
 // bootstrap node and then through discovery. A and C learn each other through B, whom both
 // bootstrap to, because all three follow T; D follows only U and learns neither (nor they D). A
 // peer built from real parts (its own transport running PsiAlice) sends infos with bad
-// signatures, which the node refuses.
+// signatures, which the node refuses, or a peer's newer info after it moved, which the node uses.
 #include <set>
 #include <thread>
 
@@ -198,6 +198,77 @@ TEST_P(TopicDiscoveryNodes, InfosWithBadSignaturesAreRefused) {
   EXPECT_FALSE(seen.contains(fake_key.public_key()));
   node.shutdown();
   transport.reset();
+}
+
+// A peer that moved: the node first learns Y at an address where nothing answers, then, from a
+// later session, Y's newer signed info with the address Y is really at. It must dial the new one
+// (the book keeps the newest info, and a fresh info hands the peer to gossip and sync again).
+// QUIC only: the simulated network routes by node id and would reach Y at any address.
+TEST(TopicDiscoveryMoved, APeerThatMovedIsReachedAtTheAddressLearntLast) {
+  Nodes nodes(Net::Quic);
+  Node& node = nodes.add();
+  const PrivateKey y_key = PrivateKey::generate();
+  Node& y = nodes.add([&](NodeBuilder& builder) { builder.private_key(y_key); });
+  auto events = node.event_stream_blocking();
+  ASSERT_TRUE(events);
+  const Topic t = Topic::random();
+  auto on_node = node.stream_blocking<std::string>(t);
+  auto on_y = y.stream_blocking<std::string>(t);
+  ASSERT_TRUE(on_node && on_y);
+  ASSERT_TRUE(on_y->publisher.publish_blocking("from Y"));
+
+  // Where nothing answers: a port bound and released again.
+  std::uint16_t nowhere = 0;
+  {
+    asio::io_context io;
+    asio::ip::udp::socket socket(io, {asio::ip::make_address_v4("127.0.0.1"), 0});
+    nowhere = socket.local_endpoint().port();
+  }
+  auto y_port = net::parse_socket_address(y.addresses().at(0));
+  ASSERT_TRUE(y_port);
+  const auto at = [](std::uint16_t port) {
+    return discovery::IpPort{discovery::dns::V4{127, 0, 0, 1}, port};
+  };
+  const std::uint64_t then = Timestamp::now().value();
+  const auto moved_from = discovery::sign_transport_info(y_key, {then, 0}, {at(nowhere)});
+  const auto moved_to = discovery::sign_transport_info(y_key, {then + 1, 0}, {at(y_port->port())});
+
+  // Each session as a peer of its own, which shares Y's info for T.
+  net::PeerAddress target{node.id(), {}};
+  for (const auto& text : node.addresses())
+    target.addresses.push_back(*net::parse_socket_address(text));
+  const Bytes alpn = protocol_alpn("p2panda/confidential_discovery/v1", node.network_id());
+  const auto share = [&](const discovery::TransportInfo& info) {
+    const PrivateKey key = PrivateKey::generate();
+    net::EndpointConfig config;
+    config.key = key;
+    auto bound = net::QuicTransport::bind(std::move(config));
+    ASSERT_TRUE(bound) << bound.error().to_string();
+    std::shared_ptr<net::Transport> transport = *bound;
+    discovery::TransportInfos infos{{y_key.public_key(), info}};
+    auto session = fake_alice(transport, target, alpn, {detail::sync_overlay_topic(t)}, infos);
+    auto done = asio::co_spawn(transport->executor(), std::move(session), asio::use_future);
+    auto result = done.get();
+    EXPECT_TRUE(result) << result.error().to_string();
+  };
+  share(moved_from);
+  ASSERT_TRUE(wait_metrics(node, [](const DiscoveryMetrics& m) { return m.infos_learnt >= 1; }));
+  // The node tried Y where it was, and failed.
+  bool failed = false;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!failed && std::chrono::steady_clock::now() < deadline) {
+    auto event = events->next(100ms);
+    ASSERT_TRUE(event);
+    if (!*event) continue;
+    auto* failure = std::get_if<SyncSessionFailed>(&**event);
+    failed = failure && failure->node == y.id();
+  }
+  ASSERT_TRUE(failed) << "the node never tried Y at its old address";
+  share(moved_to);
+  ASSERT_TRUE(wait_metrics(node, [](const DiscoveryMetrics& m) { return m.infos_learnt >= 2; }));
+  EXPECT_EQ(messages(on_node->subscription, 1, 20s), std::vector<std::string>{"from Y"})
+      << "the node did not reach Y at its new address";
+  EXPECT_EQ(node.discovery_metrics().infos_refused, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Nets, TopicDiscoveryNodes, testing::Values(Net::Sim, Net::Quic), net_name);
