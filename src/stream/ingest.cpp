@@ -46,18 +46,27 @@ Result<IngestResult> ingest(store::StoreWriter& writer, const Operation& operati
   const bool follows_stored =
       !extensions.prune && latest && header.backlink && *header.backlink == latest->id();
   std::vector<Hash> waits_for;
+  bool held_back = false;  // it will be: refuse it before writing anything if there is no room
+  bool any_held = false;   // (not causal) the orderer holds anything at all
   if (config.causal) {
     waits_for = extensions.dependencies;
     if (follows_stored) waits_for.push_back(*header.backlink);
-    // Refuse before writing anything when the orderer has no room for another held-back one.
     P2PANDA_TRY(missing, missing_dependencies(writer, operation.id(), waits_for));
-    if (!missing.empty()) {
-      P2PANDA_TRY(pending, writer.orderer_held_count(log));
-      if (pending >= config.orderer.max_pending) {
-        return rejected(Error(Errc::OrdererFull,
-                              std::to_string(pending) +
-                                  " operations of this topic already wait for dependencies"));
-      }
+    held_back = !missing.empty();
+  } else {
+    P2PANDA_TRY(held, writer.orderer_any_pending());
+    any_held = held;
+    // The topic was causal in an earlier session, which held back the previous entry of this
+    // log: this one waits behind it, so that the log is still delivered (and acked) in order.
+    if (any_held && follows_stored) {
+      P2PANDA_TRY(waiting, writer.orderer_waiting_for(*header.backlink));
+      held_back = !waiting.empty();
+    }
+  }
+  if (held_back) {
+    if (auto room = room_to_hold_back(writer, log, config.orderer); !room) {
+      if (room.error().code() != Errc::OrdererFull) return Unexpected{std::move(room).error()};
+      return rejected(std::move(room).error());
     }
   }
 
@@ -70,21 +79,15 @@ Result<IngestResult> ingest(store::StoreWriter& writer, const Operation& operati
     result.outcome = Pruned{count};
   }
   if (!config.causal) {
-    P2PANDA_TRY(any_held, writer.orderer_any_pending());
     if (!any_held) {  // the usual case
       result.released.push_back(operation.id());
       return result;
     }
-    // The topic was causal in an earlier session, which held back the previous entry of this
-    // log: this one waits behind it, so that the log is still delivered (and acked) in order.
-    if (follows_stored) {
-      P2PANDA_TRY(waiting, writer.orderer_waiting_for(*header.backlink));
-      if (!waiting.empty()) {
-        const Hash previous = *header.backlink;
-        P2PANDA_CHECK(writer.orderer_add_pending(operation.id(), log, {&previous, 1}));
-        result.outcome = Pending{{previous}};
-        return result;
-      }
+    if (held_back) {  // behind its log's previous entry (above)
+      const Hash previous = *header.backlink;
+      P2PANDA_CHECK(writer.orderer_add_pending(operation.id(), log, {&previous, 1}));
+      result.outcome = Pending{{previous}};
+      return result;
     }
     // Held back operations may wait for this one. It will not come again: release them now, or
     // they would wait for ever.

@@ -25,6 +25,14 @@ Result<std::vector<Hash>> missing_dependencies(store::StoreReader& reader, const
   return missing;
 }
 
+Result<void> room_to_hold_back(store::StoreReader& reader, const LogId& log,
+                               const OrdererConfig& config) {
+  P2PANDA_TRY(held, reader.orderer_held_count(log));
+  if (held < config.max_pending) return {};
+  return fail(Errc::OrdererFull,
+              std::to_string(held) + " operations of this topic already wait for dependencies");
+}
+
 Result<OrderResult> order(store::StoreWriter& writer, const Hash& id, const LogId& log,
                           std::span<const Hash> dependencies, const OrdererConfig& config) {
   OrderResult result;
@@ -34,12 +42,7 @@ Result<OrderResult> order(store::StoreWriter& writer, const Hash& id, const LogI
   if (!missing.empty()) {
     P2PANDA_TRY(waiting, writer.orderer_waiting_for(id));
     if (waiting.empty()) {  // not held back yet: it takes a new slot
-      P2PANDA_TRY(pending, writer.orderer_held_count(log));
-      if (pending >= config.max_pending) {
-        return fail(Errc::OrdererFull, std::to_string(pending) +
-                                           " operations of this topic already wait for "
-                                           "dependencies");
-      }
+      P2PANDA_CHECK(room_to_hold_back(writer, log, config));
     }
     P2PANDA_CHECK(writer.orderer_add_pending(id, log, missing));
     result.missing = std::move(missing);

@@ -31,6 +31,10 @@ struct OrderResult {
 Result<std::vector<Hash>> missing_dependencies(store::StoreReader& reader, const Hash& id,
                                                std::span<const Hash> dependencies);
 
+// Whether `log` (a topic's) may hold back one more operation. Errors: OrdererFull, Store*.
+Result<void> room_to_hold_back(store::StoreReader& reader, const LogId& log,
+                               const OrdererConfig& config);
+
 // Releases or holds back `id`, an operation of `log`. Calling it again for a released id
 // releases nothing. Errors: OrdererFull (nothing written), Store*.
 Result<OrderResult> order(store::StoreWriter& writer, const Hash& id, const LogId& log,

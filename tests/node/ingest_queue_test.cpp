@@ -206,7 +206,7 @@ TEST_P(IngestQueueTest, AnAnswerThatThrowsDoesNotHoldBackTheRest) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Verifiers, IngestQueueTest, ::testing::Values(1, 2, 4),
-                         [](const auto& info) { return std::to_string(info.param); });
+                         [](const auto& param) { return std::to_string(param.param); });
 
 }  // namespace
 }  // namespace p2panda::node

@@ -64,6 +64,13 @@ TEST(Orderer, StateSurvivesARestart) {
   EXPECT_EQ(ingest_one(*store, a0, topic).released, (std::vector<Hash>{a0.id(), b0.id()}));
 }
 
+std::uint64_t held_in(store::Store& store, const Topic& topic) {
+  auto count = store.query(
+      [&](store::StoreReader& tx) { return tx.orderer_held_count(LogId::from_topic(topic)); });
+  EXPECT_TRUE(count.has_value()) << count.error().to_string();
+  return count ? *count : 0;
+}
+
 TEST(Orderer, BoundsHeldBackOperations) {
   auto store = test::open_store();
   const Topic topic = Topic::random();
@@ -84,11 +91,34 @@ TEST(Orderer, BoundsHeldBackOperations) {
   EXPECT_FALSE(*stored);  // refused operations are not stored
 }
 
-std::uint64_t held_in(store::Store& store, const Topic& topic) {
-  auto count = store.query(
-      [&](store::StoreReader& tx) { return tx.orderer_held_count(LogId::from_topic(topic)); });
-  EXPECT_TRUE(count.has_value()) << count.error().to_string();
-  return count ? *count : 0;
+
+// The same bound when the topic is no longer causal: the entries that follow one held back in an
+// earlier, causal session wait behind it (to keep the log in order), and take places too.
+// Before, they were never refused, so one held-back entry let a peer make the node hold any
+// number of them.
+TEST(Orderer, EntriesWaitingBehindAnEarlierSessionsHeldBackOneAreBoundedToo) {
+  auto store = test::open_store();
+  const Topic topic = Topic::random();
+  const IngestConfig causal{.causal = true, .orderer = {.max_pending = 3}};
+  const IngestConfig plain{.causal = false, .orderer = {.max_pending = 3}};
+  const Hash never = Hash::digest(as_bytes("never arrives"));
+  LogWriter alice(PrivateKey::generate(), topic);
+  ASSERT_TRUE(std::holds_alternative<Pending>(
+      ingest_one(*store, alice.next(Body(Bytes{1}), false, std::vector<Hash>{never}), topic, causal)
+          .outcome));
+  for (int i = 0; i < 2; ++i) {
+    auto behind = ingest_one(*store, alice.next(Body(Bytes{2})), topic, plain);
+    EXPECT_TRUE(std::holds_alternative<Pending>(behind.outcome)) << i;
+    EXPECT_TRUE(behind.released.empty());
+  }
+  EXPECT_EQ(held_in(*store, topic), 3u);
+  const Operation refused = alice.next(Body(Bytes{3}));
+  auto result = ingest_one(*store, refused, topic, plain);
+  ASSERT_TRUE(std::holds_alternative<Rejected>(result.outcome));
+  EXPECT_EQ(std::get<Rejected>(result.outcome).reason.code(), Errc::OrdererFull);
+  auto stored = store->query([&](store::StoreReader& tx) { return tx.has_operation(refused.id()); });
+  EXPECT_FALSE(*stored);  // refused operations are not stored
+  EXPECT_EQ(held_in(*store, topic), 3u);
 }
 
 // A topic whose dependencies never arrive (a peer referencing operations nobody has) fills its
