@@ -75,6 +75,9 @@ struct SyncEnded {
 };
 
 struct ReplayStarted {
+  // What the replay hands out, as the store holds it when the stream opens: a Processed event
+  // for each, or a ProcessingFailed (StoreCorrupt) for a stored operation that no longer reads.
+  // A prune meanwhile can make it fewer; ReplayEnded says when the replay is over.
   std::uint64_t total_operations = 0;
 };
 struct ReplayEnded {};

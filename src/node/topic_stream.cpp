@@ -110,8 +110,8 @@ void TopicStream::pump(std::uint64_t now) {
   end_replay();  // also when what was left of it was pruned away before it was read
 }
 
-// Entries the backlog skipped because their stored rows no longer decode: said once each, so
-// that what the application misses is not silent. A later ack of their log acks them.
+// Entries a replay or the backlog skipped because their stored rows no longer decode: said once
+// each, so that what the application misses is not silent. A later ack of their log acks them.
 void TopicStream::report(std::vector<stream::Damaged> damaged_entries) {
   for (auto& damaged : damaged_entries) {
     push(ProcessingFailed{damaged.entry.id.value_or(Hash{}), std::move(damaged.entry.error),

@@ -1,6 +1,8 @@
 #include "stream/causal_order.hpp"
 
+#include <algorithm>
 #include <functional>
+#include <map>
 #include <queue>
 #include <unordered_map>
 
@@ -22,11 +24,23 @@ std::vector<Operation> in_causal_order(std::vector<Operation> operations) {
     dependants[found->second].push_back(after);
     ++unmet[after];
   };
+  // Each log in seq order, also across a gap (an entry missing from the batch, say a stored row
+  // that no longer reads): its backlink then names nothing here, yet acking the later entry
+  // would ack the earlier one before its delivery.
+  std::map<std::pair<PublicKey, LogId>, std::vector<std::pair<std::uint32_t, std::size_t>>> logs;
   for (std::size_t i = 0; i < n; ++i) {
     const Header& header = operations[i].header();
     if (header.backlink) link(*header.backlink, i);
     if (auto extensions = node_extensions(header)) {
       for (const Hash& dependency : extensions->dependencies) link(dependency, i);
+      logs[{operations[i].author(), extensions->log_id}].emplace_back(header.seq_num.value(), i);
+    }
+  }
+  for (auto& [log, entries] : logs) {
+    std::sort(entries.begin(), entries.end());
+    for (std::size_t k = 1; k < entries.size(); ++k) {
+      dependants[entries[k - 1].second].push_back(entries[k].second);
+      ++unmet[entries[k].second];
     }
   }
 

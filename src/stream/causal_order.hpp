@@ -1,6 +1,7 @@
 // Causal order for a batch of stored operations, as a replay hands them out: every operation
-// after the ones in the batch that it depends on (the earlier entry of its own log and the
-// dependencies its extensions record), otherwise in the order given. Pure.
+// after the ones in the batch that it depends on (the earlier entries of its own log, also
+// across a gap in the batch, and the dependencies its extensions record), otherwise in the order
+// given. Pure.
 #pragma once
 
 #include <vector>

@@ -55,7 +55,7 @@ struct FromTimestamp {
 };
 using StartFrom = std::variant<FromStart, FromFrontier, FromCursor, FromTimestamp>;
 
-// A stored row of the backlog that no longer decodes, with the source of its backlog range.
+// A stored row of a replay or the backlog that no longer decodes, with the source of its backlog range.
 struct Damaged {
   store::DamagedEntry entry;
   Source source;
@@ -77,8 +77,9 @@ class Consumer {
   Consumer& operator=(const Consumer&) = delete;
 
   // Loads or resets the cursor as `from` says and queues the replay in log order (causal order
-  // on a causal topic). Returns how many operations the replay delivers, as the store holds
-  // them now (a prune meanwhile may make it fewer: replay_done() says when it is over).
+  // on a causal topic). Returns how many operations the replay delivers, or reports as
+  // damaged (a stored row that no longer decodes), as the store holds them now (a prune
+  // meanwhile may make it fewer: replay_done() says when it is over).
   // Errors: Store*, StoreCorrupt for a damaged saved cursor.
   Result<std::size_t> start(const StartFrom& from, Micros now);
 

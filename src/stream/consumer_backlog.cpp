@@ -95,6 +95,9 @@ Result<std::size_t> Consumer::queue_replay(const LogRanges& ranges,
   }));
   // Log order per author is not causal order across authors.
   if (config_.causal) replay = in_causal_order(std::move(replay));
+  // Counted with the deliveries: the replay reports each of them instead (see start()).
+  std::size_t reported = leading.size();
+  for (const auto& [id, after] : damaged_after) reported += after.size();
   for (auto& bad : leading) damaged_.push_back(std::move(bad));
   std::size_t queued = 0;
   for (auto& entry : replay) {
@@ -115,7 +118,7 @@ Result<std::size_t> Consumer::queue_replay(const LogRanges& ranges,
     auto& into = queued > 0 ? queue_.back().damaged_after : damaged_;
     for (auto& bad : after) into.push_back(std::move(bad));
   }
-  return queued;
+  return queued + reported;
 }
 
 Result<void> Consumer::backlog_offer(const Operation& operation, Source source) {

@@ -14,8 +14,8 @@ namespace p2panda::stream {
 
 struct OrdererConfig {
   // Operations of one topic that may wait for missing dependencies at once. Past it, new
-  // operations of that topic with missing dependencies are refused (OrdererFull) rather than
-  // stored: their author's peers still have them, so sync offers them again once the backlog
+  // operations of that topic that would wait are refused (OrdererFull) rather than stored
+  // (also on a topic no longer causal, for entries behind one held back earlier): their author's peers still have them, so sync offers them again once the backlog
   // drains. Per topic, so that a topic whose dependencies never arrive (a peer that references
   // operations nobody has) does not stop the causal delivery of every other topic.
   std::uint64_t max_pending = 10'000;

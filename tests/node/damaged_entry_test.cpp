@@ -44,7 +44,9 @@ void replay_past_a_damaged_entry(bool causal) {
   // In the order of the log: the damaged one where it stands.
   std::vector<std::string> replayed;
   std::vector<ProcessingFailed> failed;
+  std::optional<std::uint64_t> total;
   auto events = collect<std::string>(stream->subscription, [&](const auto& event) {
+    if (auto* started = std::get_if<ReplayStarted>(&event)) total = started->total_operations;
     if (auto* processed = std::get_if<Processed<std::string>>(&event)) {
       replayed.push_back(processed->message);
     } else if (auto* failure = std::get_if<ProcessingFailed>(&event)) {
@@ -56,6 +58,7 @@ void replay_past_a_damaged_entry(bool causal) {
   ASSERT_FALSE(events.empty());
   EXPECT_TRUE(std::holds_alternative<ReplayEnded>(events.back())) << "the replay did not end";
   EXPECT_EQ(replayed, (std::vector<std::string>{"m0", "m1", "(failed)", "m3", "m4"}));
+  EXPECT_EQ(total, 5u) << "ReplayStarted counts what the replay hands out, the damaged one too";
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0].id, published[2]);
   EXPECT_EQ(failed[0].error.code(), Errc::StoreCorrupt) << failed[0].error.to_string();

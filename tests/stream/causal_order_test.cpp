@@ -69,5 +69,21 @@ TEST(CausalOrder, DependenciesOutsideTheBatchAreTakenAsDelivered) {
   EXPECT_TRUE(in_causal_order({}).empty());
 }
 
+// An entry missing from the batch (a stored row that no longer reads) leaves a gap in its log:
+// the entry after it must still wait for the one before it, which waits for Bob. Before, a3's
+// backlink named nothing here and it came out ahead of a1.
+TEST(CausalOrder, ALogKeepsItsOrderAcrossAGap) {
+  auto a = PrivateKey::generate();
+  auto b = PrivateKey::generate();
+  auto a0 = entry(a, 0, std::nullopt, {}, "a0");
+  auto b0 = entry(b, 0, std::nullopt, {a0.id()}, "b0");
+  auto a1 = entry(a, 1, a0.id(), {b0.id()}, "a1");
+  auto a2 = entry(a, 2, a1.id(), {}, "a2");  // left out
+  auto a3 = entry(a, 3, a2.id(), {}, "a3");
+  auto a4 = entry(a, 4, a3.id(), {}, "a4");
+  EXPECT_EQ(texts(in_causal_order({a0, a1, a3, a4, b0})),
+            (std::vector<std::string>{"a0", "b0", "a1", "a3", "a4"}));
+}
+
 }  // namespace
 }  // namespace p2panda::stream
