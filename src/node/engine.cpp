@@ -208,24 +208,31 @@ Result<std::optional<OwnHead>> NodeEngine::read_own_head(const LogId& log) {
   return std::optional<OwnHead>(OwnHead{(*latest)->seq_num(), (*latest)->id()});
 }
 
-void NodeEngine::forget_own_heads() {
-  for (auto& [topic, state] : topics_) {
-    std::lock_guard lock(state.own->mutex);
-    state.own->head.reset();
-  }
+void NodeEngine::forget_own_head(const Topic& topic, SeqNum stored) {
+  auto found = topics_.find(topic);
+  if (found == topics_.end()) return;  // opened later, it reads the head from the store
+  OwnLog& own = *found->second.own;
+  std::lock_guard lock(own.mutex);
+  if (own.head && *own.head && (**own.head).seq_num >= stored) return;  // an echo of ours
+  own.head.reset();
+  ++own.generation;
 }
 
 void NodeEngine::receive_queued(const Topic& topic, Operation operation, Source source,
                                 std::function<void(Absorbed, const Operation&)> then) {
-  // Our own operations from elsewhere (a peer or an import holding our log, e.g. after restoring
-  // a device) may move a log's head: let publish read the heads from the store again.
-  if (operation.author() == id_) forget_own_heads();
   const bool is_causal = causal(topic);
   ingest_->push({topic, std::move(operation), is_causal,
                  [self = shared_from_this(), topic, source = std::move(source),
                   then = std::move(then)](const Operation& stored,
                                           Result<stream::IngestResult> result) {
-                   then(self->absorb(topic, stored, source, result), stored);
+                   const Absorbed absorbed = self->absorb(topic, stored, source, result);
+                   // Our own operation from elsewhere (a peer or an import holding our log,
+                   // e.g. after restoring a device) beyond the head publish signs on: read the
+                   // head from the store again. Not for an echo of one we published.
+                   if (absorbed == Absorbed::Stored && stored.author() == self->id_) {
+                     self->forget_own_head(topic, stored.seq_num());
+                   }
+                   then(absorbed, stored);
                  }});
 }
 

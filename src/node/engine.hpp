@@ -119,14 +119,16 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   Result<std::optional<OwnHead>> read_own_head(const LogId& log);
   // The heads of the other authors' logs in `topic` (causal dependencies). Any thread.
   Result<std::vector<Hash>> causal_heads(const Topic& topic);
-  // Forgets every cached head of our logs (node thread).
-  void forget_own_heads();
+  // Forgets the cached head of our log in `topic` unless it is at `stored` or beyond, after our
+  // own operation at `stored` came from elsewhere and was stored (node thread).
+  void forget_own_head(const Topic& topic, SeqNum stored);
   // A publish signed by its caller, waiting for the node thread to batch it.
   struct PublishRequest {
     Operation operation;
     Topic topic;
     NodeExtensions extensions;
     std::shared_ptr<OwnLog> own;
+    std::uint64_t generation = 0;  // own's, when it was signed
     bool causal = false;
     PublishReply reply;
   };

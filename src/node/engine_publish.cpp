@@ -45,6 +45,10 @@ struct NodeEngine::PublishBatch {
 
 Result<Operation> NodeEngine::sign_next(OwnLog& own, const Topic& topic, std::optional<Bytes> body,
                                         bool prune) {
+  if (const std::uint64_t broken = own.broken.load(); broken > own.generation) {
+    own.head.reset();  // a failed write broke the chain it was on (judge_publishes)
+    own.generation = broken;
+  }
   if (!own.head) {
     auto read = read_own_head(LogId::from_topic(topic));
     if (!read) return Unexpected{std::move(read).error()};
@@ -88,10 +92,11 @@ void NodeEngine::enqueue_publish(std::shared_ptr<TopicStream> stream, std::optio
     std::lock_guard lock(publish_mutex_);
     if (publish_closed_) {
       own->head.reset();
+      ++own->generation;
       return reply(node_shut_down());
     }
     publish_queue_.push_back({std::move(*operation), topic, std::move(*extensions), own,
-                              own->causal.load(), std::move(reply)});
+                              own->generation, own->causal.load(), std::move(reply)});
     // While a batch is with the writer, the writer takes what queued meanwhile when it is done:
     // the next batch grows while it works.
     if (publish_writing_ >= kJobsWriting) return;
@@ -183,10 +188,14 @@ void NodeEngine::judge_publishes(PublishBatch& batch, const Result<void>& status
     }
     if (item.failure) {
       // Unknown whether it was kept: the next publish reads the head from the store and links
-      // the topic again.
-      item.request.own->linked = false;
-      std::lock_guard lock(item.request.own->mutex);
-      item.request.own->head.reset();
+      // the topic again. Not by taking own->mutex here, on the writer: a publisher holding it
+      // may wait for a read this thread runs (an in-memory store's), and neither would go on.
+      OwnLog& own = *item.request.own;
+      own.linked = false;
+      const std::uint64_t broken = item.request.generation + 1;
+      std::uint64_t seen = own.broken.load();
+      while (seen < broken && !own.broken.compare_exchange_weak(seen, broken)) {
+      }
     } else {
       metrics_.published.fetch_add(1);
     }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 
@@ -24,6 +25,16 @@ struct OwnLog {
   // The store stays the authority: on any doubt (a failed write, our own operations arriving
   // from elsewhere) the head is forgotten and read again.
   std::optional<std::optional<OwnHead>> head;
+  // Guarded by `mutex`: bumped each time `head` is forgotten. Every publish carries the
+  // generation it was signed in; the ones signed on a chain that a failed write broke all fail,
+  // and only the first of those may send the head back to the store. Later ones forgetting it
+  // again would throw away the next, valid chain (signed on the store's head meanwhile) and make
+  // its publishes fail in turn.
+  std::uint64_t generation = 0;
+  // Set by the store's writer, which must never wait for `mutex` (a publisher holding it may be
+  // waiting for a read that the writer runs): the generation after the newest broken one. A
+  // publisher finding it above `generation` forgets the head before signing.
+  std::atomic<std::uint64_t> broken{0};
   // Multi-writer causal order on this topic (sticky: set once any stream asks for it).
   std::atomic<bool> causal{false};
   // The store links our log to the topic (publish's fast lane links only on the first publish;
