@@ -92,6 +92,8 @@ enum class Errc {
   StreamReset,         // the stream was reset or stopped (RESET_STREAM / STOP_SENDING)
   TooManyConnections,  // a connection limit (per peer or per endpoint) is reached
   Unreachable,         // nothing listens at the address: its host answered "port unreachable"
+  // Node API, appended likewise.
+  Cancelled,  // the awaiting caller was cancelled (e.g. `next() || timer`); nothing was taken
 };
 
 // Stable name of a code, e.g. "BacklinkMismatch". Never empty.

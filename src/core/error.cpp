@@ -85,6 +85,7 @@ std::string_view errc_name(Errc code) {
     P2PANDA_ERRC_NAME(StreamReset)
     P2PANDA_ERRC_NAME(TooManyConnections)
     P2PANDA_ERRC_NAME(Unreachable)
+    P2PANDA_ERRC_NAME(Cancelled)
 #undef P2PANDA_ERRC_NAME
   }
   return "Unknown";

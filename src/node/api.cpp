@@ -146,12 +146,15 @@ net::Awaitable<void> settle(const std::shared_ptr<NodeEngine>& engine,
 }
 
 // The next event, waiting until `deadline`: nullopt when it passed first.
+// nullopt also when `abandon` is set (on_node_cancellable).
 net::Awaitable<Result<std::optional<RawEvent>>> next_event(std::shared_ptr<NodeEngine> engine,
                                                            std::shared_ptr<TopicStream> stream,
-                                                           node::Clock::time_point deadline) {
+                                                           node::Clock::time_point deadline,
+                                                           std::shared_ptr<Abandon> abandon = {}) {
   auto settling = settle(engine, stream);
   co_await std::move(settling);
   for (;;) {
+    if (abandon && abandon->flag) co_return std::optional<RawEvent>{};
     if (auto event = stream->pop()) {
       stream->pump(node::now_micros());  // room in the window: move more deliveries in
       engine->counters().delivered.fetch_add(std::holds_alternative<RawProcessed>(*event));
@@ -166,11 +169,12 @@ net::Awaitable<Result<std::optional<RawEvent>>> next_event(std::shared_ptr<NodeE
 }  // namespace
 
 Awaitable<Result<RawEvent>> RawSubscription::next() {
-  auto waiting = on_node<std::optional<RawEvent>>(
-      engine_, next_event(engine_, stream_, node::Clock::time_point::max()));
-  auto event = co_await std::move(waiting);
-  if (!event) co_return Unexpected{event.error()};
-  co_return std::move(**event);
+  auto abandon = std::make_shared<Abandon>();
+  auto body = next_event(engine_, stream_, node::Clock::time_point::max(), abandon);
+  auto stream = stream_;
+  return on_node_cancellable<RawEvent>(
+      engine_, abandon, std::move(body), [stream] { stream->changed().notify_all(); },
+      [stream](RawEvent event) { stream->give_back(std::move(event)); });
 }
 
 Result<std::optional<RawEvent>> RawSubscription::next_blocking(std::chrono::milliseconds timeout) {

@@ -21,9 +21,10 @@ net::Awaitable<Result<bool>> publish_task(std::shared_ptr<NodeEngine> engine, To
 template <class T>
 net::Awaitable<Result<std::optional<T>>> next_task(std::shared_ptr<NodeEngine> engine,
                                                    std::shared_ptr<node::Mailbox<T>> keep,
-                                                   node::Clock::time_point deadline) {
+                                                   node::Clock::time_point deadline,
+                                                   std::shared_ptr<Abandon> abandon = {}) {
   if (engine->is_shut_down()) co_return shut_down();
-  auto waiting = keep->next(deadline);
+  auto waiting = keep->next(deadline, abandon ? &abandon->flag : nullptr);
   auto next = co_await std::move(waiting);
   co_return next;
 }
@@ -37,12 +38,11 @@ auto mailbox_of(const std::shared_ptr<Inbox>& inbox) {
 template <class T>
 Awaitable<Result<T>> next_forever(std::shared_ptr<NodeEngine> engine,
                                   std::shared_ptr<node::Mailbox<T>> mailbox) {
-  auto task = next_task<T>(engine, mailbox, node::Clock::time_point::max());
-  auto waiting = on_node<std::optional<T>>(engine, std::move(task));
-  auto next = co_await std::move(waiting);
-  if (!next) co_return Unexpected{next.error()};
-  if (!*next) co_return shut_down();  // a deadline of max() does not pass
-  co_return std::move(**next);
+  auto abandon = std::make_shared<Abandon>();
+  auto task = next_task<T>(engine, mailbox, node::Clock::time_point::max(), abandon);
+  return on_node_cancellable<T>(
+      engine, abandon, std::move(task), [mailbox] { mailbox->wake(); },
+      [mailbox](T value) { mailbox->give_back(std::move(value)); });
 }
 
 template <class T>

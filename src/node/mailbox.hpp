@@ -33,12 +33,24 @@ class Mailbox {
     closed_ = true;
     changed_.notify_all();
   }
+  // A value taken for a caller that was cancelled before it got it: first again (unless the
+  // mailbox is full by now, as if it had just been dropped as the oldest).
+  void give_back(T value) {
+    if (closed_ || items_.size() >= capacity_) return;
+    items_.push_front(std::move(value));
+    changed_.notify_all();
+  }
+  // Wakes a next() waiting, for it to check what its caller asked for meanwhile.
+  void wake() { changed_.notify_all(); }
   bool closed() const { return closed_; }
   std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
   // The next value, or nullopt at `deadline`. Errors: NodeShutDown once closed and empty.
-  net::Awaitable<Result<std::optional<T>>> next(Clock::time_point deadline) {
+  // Also nullopt once `abandoned` is set (on_node_cancellable).
+  net::Awaitable<Result<std::optional<T>>> next(Clock::time_point deadline,
+                                                const std::atomic<bool>* abandoned = nullptr) {
     for (;;) {
+      if (abandoned && *abandoned) co_return std::optional<T>{};
       if (!items_.empty()) {
         T value = std::move(items_.front());
         items_.pop_front();

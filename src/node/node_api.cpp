@@ -2,6 +2,7 @@
 #include <future>
 
 #include "node/engine.hpp"
+#include "node/on_node.hpp"
 
 namespace p2panda {
 namespace {
@@ -99,7 +100,7 @@ Awaitable<Result<Node::RawStream>> Node::open(Topic topic, StreamOptions options
   if (engine_->is_shut_down()) co_return fail(Errc::NodeShutDown, "the node was shut down");
   // Built in locals, not inside the co_await expression: g++ 12 (docs/node.md).
   auto task = open_task(engine_, topic, std::move(options));
-  auto spawned = asio::co_spawn(engine_->executor(), std::move(task), asio::use_awaitable);
+  auto spawned = asio::co_spawn(engine_->executor(), std::move(task), detail::uncancelled());
   auto opened = co_await std::move(spawned);
   if (!opened) co_return fail(Errc::NodeShutDown, "the node was shut down");
   if (!*opened) co_return Unexpected{opened->error()};

@@ -3,9 +3,14 @@
 // api.cpp (streams) and ephemeral_api.cpp (ephemeral and event streams).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <optional>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/this_coro.hpp>
 
 #include "node/engine.hpp"
 
@@ -19,6 +24,12 @@ net::Awaitable<std::optional<Result<T>>> as_optional(net::Awaitable<Result<T>> i
   co_return co_await std::move(inner);
 }
 
+// The node side of a call is never cancelled with its caller: asio would throw out of its next
+// co_await, leaving the node's state half changed (an ack begun and never ended, say).
+inline auto uncancelled() {
+  return asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable);
+}
+
 // Runs `body` on the node thread and returns its Result to the caller's executor.
 // g++ 12 destroys temporaries inside co_await expressions twice (docs/node.md, "Compiler
 // notes"): every awaitable is built in a named local before it is awaited.
@@ -26,10 +37,50 @@ template <class T>
 Awaitable<Result<T>> on_node(std::shared_ptr<NodeEngine> engine, net::Awaitable<Result<T>> body) {
   if (engine->is_shut_down()) co_return shut_down();
   auto task = as_optional<T>(std::move(body));
-  auto spawned = asio::co_spawn(engine->executor(), std::move(task), asio::use_awaitable);
+  auto spawned = asio::co_spawn(engine->executor(), std::move(task), uncancelled());
   auto result = co_await std::move(spawned);
   if (!result) co_return shut_down();
   co_return std::move(*result);
+}
+
+// A caller that gives up on a call taking one item from a queue on the node thread, such as
+// next() raced against a timer (`next() || timer`), sets `flag` from its own thread.
+struct Abandon {
+  std::atomic<bool> flag{false};
+};
+
+// on_node for such a call. `body` takes the item; it checks `abandon` before taking one and
+// returns nullopt if set. `wake` (node thread) wakes a body that waits; an item taken before the
+// body heard of it goes to `give_back` (node thread), to be taken again. Such a caller gets
+// Cancelled and loses nothing.
+template <class T>
+Awaitable<Result<T>> on_node_cancellable(std::shared_ptr<NodeEngine> engine,
+                                         std::shared_ptr<Abandon> abandon,
+                                         net::Awaitable<Result<std::optional<T>>> body,
+                                         std::function<void()> wake,
+                                         std::function<void(T)> give_back) {
+  if (engine->is_shut_down()) co_return shut_down();
+  auto state = co_await asio::this_coro::cancellation_state;
+  asio::cancellation_slot slot = state.slot();
+  if (slot.is_connected()) {
+    slot.assign([abandon, executor = engine->executor(), wake](asio::cancellation_type) {
+      abandon->flag = true;
+      asio::post(executor, wake);
+    });
+  }
+  auto task = as_optional<std::optional<T>>(std::move(body));
+  auto spawned = asio::co_spawn(engine->executor(), std::move(task), uncancelled());
+  auto result = co_await std::move(spawned);
+  if (slot.is_connected()) slot.clear();
+  if (!result) co_return shut_down();
+  if (!*result) co_return Unexpected{std::move(*result).error()};
+  if (!**result || abandon->flag) {
+    if (**result) asio::post(engine->executor(), [give_back, item = std::move(***result)]() mutable {
+      give_back(std::move(item));
+    });
+    co_return fail(Errc::Cancelled, "the caller was cancelled; nothing was taken");
+  }
+  co_return std::move(***result);
 }
 
 // The blocking form: waits at most `timeout` (plus the body's own waits). REQUIRES: not on the

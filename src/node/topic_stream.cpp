@@ -136,6 +136,15 @@ std::optional<RawEvent> TopicStream::pop() {
   return event;
 }
 
+void TopicStream::give_back(RawEvent event) {
+  if (auto* processed = std::get_if<RawProcessed>(&event)) {
+    ++processed_waiting_;
+    if (handed_ == processed->operation.id) handed_.reset();  // not the application's yet
+  }
+  events_.push_front(std::move(event));
+  changed_.notify_all();
+}
+
 void TopicStream::settle() {
   if (!handed_) return;
   const Hash id = *handed_;

@@ -42,6 +42,9 @@ class TopicStream : public std::enable_shared_from_this<TopicStream> {
   std::optional<std::uint64_t> next_deadline() const { return consumer_.next_deadline(); }
 
   std::optional<RawEvent> pop();
+  // Undoes pop() of `event` for a caller that was cancelled before it got it: it goes first again,
+  // and under automatic acks it is not the one to ack at the next settle.
+  void give_back(RawEvent event);
   // Automatic acks: acks the Processed event handed out last, now that the application asks for
   // more (it is done with it). Call at the start of every next().
   void settle();
