@@ -191,9 +191,11 @@ Result<std::vector<Hash>> NodeEngine::causal_heads(const Topic& topic) {
     for (const auto& [author, author_logs] : *logs) {
       if (author == id_) continue;  // our own head is the backlink already
       for (const auto& log : author_logs) {
-        auto latest = reader.latest_entry(author, log);
+        // What our subscribers have seen: an entry the orderer holds back (its dependencies
+        // never came, say) would hold ours back too, here and on every peer.
+        auto latest = reader.latest_released_id(author, log);
         if (!latest) return Unexpected{std::move(latest).error()};
-        if (*latest) heads.push_back((*latest)->id());
+        if (*latest) heads.push_back(**latest);
       }
     }
     return heads;
@@ -269,7 +271,13 @@ void NodeEngine::deliver(const Topic& topic, std::span<const Hash> released, con
       // Held back by the causal orderer until now: it came earlier, from wherever.
       auto loaded = store_->query(
           [&](store::StoreReader& reader) { return reader.get_operation(id); });
-      if (!loaded || !*loaded) continue;
+      if (!loaded) {
+        // Released, yet its row does not read (a damaged disk, an I/O error): said, not dropped.
+        // Its topic cannot be read either; it most likely is this one.
+        broadcast(topic, ProcessingFailed{id, std::move(loaded).error(), FromLocalStore{}});
+        continue;
+      }
+      if (!*loaded) continue;  // pruned meanwhile
       operation = std::move(**loaded);
     }
     // A dependency may name an operation of another topic: what it held back belongs there.

@@ -117,7 +117,8 @@ class NodeEngine : public std::enable_shared_from_this<NodeEngine> {
   net::Awaitable<void> watch(std::shared_ptr<TopicStream> stream);
   // The latest entry of our own log `log` (nullopt: empty), from the store. Any thread.
   Result<std::optional<OwnHead>> read_own_head(const LogId& log);
-  // The heads of the other authors' logs in `topic` (causal dependencies). Any thread.
+  // The heads of the other authors' logs in `topic` (causal dependencies): their latest entries
+  // the orderer released. Any thread.
   Result<std::vector<Hash>> causal_heads(const Topic& topic);
   // Forgets the cached head of our log in `topic` unless it is at `stored` or beyond, after our
   // own operation at `stored` came from elsewhere and was stored (node thread).

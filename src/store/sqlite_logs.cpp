@@ -58,8 +58,23 @@ Result<std::optional<Operation>> SqliteTx::latest_entry(const PublicKey& author,
 }
 
 Result<std::optional<Hash>> SqliteTx::latest_id(const PublicKey& author, const LogId& log) {
-  P2PANDA_TRY(statement, db_.prepare("SELECT id FROM operations WHERE author = ? AND log_id = ? "
-                                     "ORDER BY seq_num DESC LIMIT 1"));
+  return first_id("SELECT id FROM operations WHERE author = ? AND log_id = ? "
+                  "ORDER BY seq_num DESC LIMIT 1",
+                  author, log);
+}
+
+Result<std::optional<Hash>> SqliteTx::latest_released_id(const PublicKey& author,
+                                                         const LogId& log) {
+  // Newest first; a held-back entry has a row in orderer_held (looked up by its key).
+  return first_id("SELECT id FROM operations AS o WHERE author = ? AND log_id = ? "
+                  "AND NOT EXISTS (SELECT 1 FROM orderer_held AS h WHERE h.id = o.id) "
+                  "ORDER BY seq_num DESC LIMIT 1",
+                  author, log);
+}
+
+Result<std::optional<Hash>> SqliteTx::first_id(const char* sql, const PublicKey& author,
+                                               const LogId& log) {
+  P2PANDA_TRY(statement, db_.prepare(sql));
   statement->bind(1, author.bytes()).bind(2, log.bytes());
   P2PANDA_TRY(row, statement->step());
   if (!row) return std::optional<Hash>{};

@@ -16,6 +16,8 @@ class SqliteTx final : public StoreWriter {
   Result<std::optional<Operation>> get_operation(const Hash& id) override;
   Result<std::optional<Operation>> latest_entry(const PublicKey& author, const LogId& log) override;
   Result<std::optional<Hash>> latest_id(const PublicKey& author, const LogId& log) override;
+  Result<std::optional<Hash>> latest_released_id(const PublicKey& author,
+                                                 const LogId& log) override;
   Result<std::optional<SeqNum>> lowest_seq(const PublicKey& author, const LogId& log) override;
   Result<std::map<LogId, SeqNum>> log_heights(const PublicKey& author,
                                               std::span<const LogId> logs) override;
@@ -67,6 +69,8 @@ class SqliteTx final : public StoreWriter {
   // Rows of the log with after < seq <= until, in order, at most `limit` (-1: all).
   Result<LogPage> rows(const PublicKey& author, const LogId& log, std::int64_t after,
                        std::int64_t until, std::int64_t limit);
+  // The id in the first row of `sql`, which selects by (author, log_id).
+  Result<std::optional<Hash>> first_id(const char* sql, const PublicKey& author, const LogId& log);
   Result<std::vector<NodeRecord>> read_nodes(Statement& statement);
   Result<void> load_topics(NodeRecord& record);
 

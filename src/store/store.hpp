@@ -70,6 +70,9 @@ class StoreReader {
   virtual Result<std::optional<SeqNum>> lowest_seq(const PublicKey& author, const LogId& log) = 0;
   // The id of the log's latest entry, without reading the entry (nullopt: empty log).
   virtual Result<std::optional<Hash>> latest_id(const PublicKey& author, const LogId& log) = 0;
+  // The same, leaving out entries the causal orderer holds back.
+  virtual Result<std::optional<Hash>> latest_released_id(const PublicKey& author,
+                                                         const LogId& log) = 0;
   virtual Result<std::map<LogId, SeqNum>> log_heights(const PublicKey& author,
                                                       std::span<const LogId> logs) = 0;
   virtual Result<LogSize> log_size(const PublicKey& author, const LogId& log,

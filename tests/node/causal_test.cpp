@@ -240,6 +240,29 @@ TEST(NodeCausal, WhatWasHeldBackIsReleasedWhenItsDependencyArrivesLater) {
   node->shutdown();
 }
 
+// Our publishes depend on what our subscribers have seen, not on an entry the orderer holds back
+// (its dependency never came): before, each of ours then waited behind it too, on this node and
+// on every peer, and after max_pending publishes they failed with OrdererFull.
+TEST(NodeCausal, OurPublishesDoNotDependOnWhatIsHeldBack) {
+  auto node = p2panda::builder().bind_v4("127.0.0.1").mdns_mode(MdnsMode::Disabled).spawn_blocking();
+  ASSERT_OK(node);
+  auto topic = Topic::random();
+  auto stream = node->stream_blocking<std::string>(topic, causal_options());
+  ASSERT_OK(stream);
+  const PrivateKey other = PrivateKey::generate();
+  auto seen = first_of(other, topic, "seen", {});
+  ASSERT_OK(run_async(stream->publisher.import({seen})));
+  EXPECT_EQ(messages(stream->subscription, 1), std::vector<std::string>{"seen"});
+  // Its next entry waits for an operation nobody has.
+  auto stuck = create_node_operation(
+      other, {.topic = topic, .seq_num = SeqNum(1), .backlink = seen.id(),
+              .timestamp = Timestamp::now(), .body = Body(Codec<std::string>::encode("stuck")),
+              .dependencies = std::vector<Hash>{Hash::digest(as_bytes("never arrives"))}});
+  ASSERT_OK(run_async(stream->publisher.import({stuck})));
+  ASSERT_OK(stream->publisher.publish_blocking("ours"));
+  EXPECT_EQ(messages(stream->subscription, 1), std::vector<std::string>{"ours"});
+}
+
 // A dependency may name an operation of another topic. What it held back is delivered to its own
 // topic's subscribers when it is released, not to those of the topic the dependency came in on.
 TEST(NodeCausal, AnOperationReleasedByAnotherTopicGoesToItsOwnTopic) {

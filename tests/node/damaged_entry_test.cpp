@@ -71,6 +71,50 @@ TEST(DamagedEntry, AReplayReportsItAndDeliversTheRest) { replay_past_a_damaged_e
 
 TEST(DamagedEntry, ACausalReplayReportsItAndDeliversTheRest) { replay_past_a_damaged_entry(true); }
 
+// An operation the causal orderer releases is read back from the store to be delivered: if its
+// row no longer reads, that is said (ProcessingFailed), where before it was skipped in silence.
+TEST(DamagedEntry, AReleasedOneIsReported) {
+  TempDir dir;
+  const std::string database = dir.file("damaged_release.db");
+  auto node = spawn_on(database);
+  ASSERT_OK(node);
+  const Topic topic = Topic::random();
+  StreamOptions causal;
+  causal.causal = true;
+  auto stream = node->stream_blocking<std::string>(topic, causal);
+  ASSERT_OK(stream);
+  const auto first = [&](const std::string& text, std::vector<Hash> dependencies) {
+    return create_node_operation(PrivateKey::generate(),
+                                 {.topic = topic, .seq_num = SeqNum(0),
+                                  .timestamp = Timestamp::now(),
+                                  .body = Body(Codec<std::string>::encode(text)),
+                                  .dependencies = std::move(dependencies)});
+  };
+  const Operation m = first("m", {});
+  const Operation w = first("w", {m.id()});
+  ASSERT_OK(run_async(stream->publisher.import({w})));  // held back: m has not come
+  {
+    auto raw = store::Connection::open(database);
+    ASSERT_OK(raw);
+    ASSERT_OK((*raw)->exec("UPDATE operations SET header = x'00ff' WHERE id = x'" +
+                           w.id().to_hex() + "'"));
+  }
+  ASSERT_OK(run_async(stream->publisher.import({m})));  // releases both
+  std::vector<std::string> seen;
+  std::optional<ProcessingFailed> failed;
+  collect<std::string>(stream->subscription, [&](const auto& event) {
+    if (auto* processed = std::get_if<Processed<std::string>>(&event)) {
+      seen.push_back(processed->message);
+    } else if (auto* failure = std::get_if<ProcessingFailed>(&event)) {
+      if (failure->id == w.id()) failed = *failure;
+    }
+    return failed.has_value();
+  });
+  EXPECT_EQ(seen, std::vector<std::string>{"m"});
+  ASSERT_TRUE(failed.has_value()) << "the released, damaged operation went unreported";
+  EXPECT_EQ(failed->error.code(), Errc::StoreCorrupt) << failed->error.to_string();
+}
+
 // Sync sends a log around a damaged entry instead of failing: before, every session of the topic
 // with every peer failed at that row, and the peer got none of the log.
 TEST(DamagedEntry, SyncSendsWhatStillReads) {
