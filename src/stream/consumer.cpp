@@ -23,6 +23,7 @@ Result<std::size_t> Consumer::start(const StartFrom& from, Micros) {
   backlog_.clear();
   backlog_last_.clear();
   damaged_.clear();
+  system_waiting_.clear();
   replay_queued_ = 0;
   replay_backlog_ = 0;
   std::optional<Timestamp> since;
@@ -57,7 +58,17 @@ Result<std::size_t> Consumer::start(const StartFrom& from, Micros) {
 Result<void> Consumer::offer(const Operation& operation, Micros, Source source) {
   if (!operation.body()) {
     P2PANDA_TRY(extensions, node_extensions(operation.header()));
-    return advance(operation.author(), extensions.log_id, operation.seq_num());
+    const PublicKey& author = operation.author();
+    const std::uint32_t seq = operation.seq_num().value();
+    // Acked now only when nothing before it in its log still waits for the application, since
+    // acking seq n acks everything below it; a prune deletes what is below it, so it may. Else
+    // once the entry before it is acked (ack_waiting_system), or by a later ack of its log.
+    if (extensions.prune || seq == 0 || cursor_.is_acked(author, extensions.log_id, SeqNum(seq - 1))) {
+      return advance(author, extensions.log_id, operation.seq_num());
+    }
+    auto& waiting = system_waiting_[{author, extensions.log_id}];
+    if (waiting.size() < kMaxSystemWaiting) waiting.insert(seq);
+    return {};
   }
   // Behind what already waits in the store, or past the bound: it waits in the store too.
   if (!backlog_.empty() || queue_.size() >= config_.max_queued) {
@@ -78,6 +89,12 @@ Result<std::optional<Delivery>> Consumer::next_delivery(Micros now) {
   if (!backlog_.empty() && queue_.size() <= config_.max_queued / 2) {
     auto filled = refill();
     if (!filled && queue_.empty()) return Unexpected{std::move(filled).error()};
+  }
+  // A redelivery that the application acked after it was queued (by its id, or a later one of
+  // its log): done with, not delivered once more.
+  while (!queue_.empty() && queue_.front().attempts > 0 && acked(queue_.front().operation)) {
+    for (auto& bad : queue_.front().damaged_after) damaged_.push_back(std::move(bad));
+    queue_.pop_front();
   }
   if (queue_.empty()) return std::optional<Delivery>{};
   const bool automatic = config_.ack_policy == AckPolicy::Automatic;
@@ -133,7 +150,29 @@ Result<void> Consumer::advance(const PublicKey& author, const LogId& log, SeqNum
   cursor_ = advanced;
   intended_ = std::move(advanced);
   forget_acked(author, seq);
+  ack_waiting_system(author, log);
   return {};
+}
+
+bool Consumer::acked(const Operation& operation) const {
+  auto extensions = node_extensions(operation.header());
+  return extensions && cursor_.is_acked(operation.author(), extensions->log_id, operation.seq_num());
+}
+
+void Consumer::ack_waiting_system(const PublicKey& author, const LogId& log) {
+  auto found = system_waiting_.find({author, log});
+  if (found == system_waiting_.end()) return;
+  auto& seqs = found->second;
+  while (!seqs.empty() && cursor_.is_acked(author, log, SeqNum(*seqs.begin()))) {
+    seqs.erase(seqs.begin());
+  }
+  if (seqs.empty()) {
+    system_waiting_.erase(found);
+    return;
+  }
+  const std::uint32_t next = *seqs.begin();
+  // A failed write leaves it waiting: harmless, as a later ack of its log acks it too.
+  if (cursor_.is_acked(author, log, SeqNum(next - 1))) (void)advance(author, log, SeqNum(next));
 }
 
 void Consumer::forget_acked(const PublicKey& author, SeqNum seq) {
@@ -175,6 +214,7 @@ void Consumer::end_ack(const PendingAck& pending, bool saved) {
   cursor_.advance(pending.author, pending.log, pending.seq);
   intended_.advance(pending.author, pending.log, pending.seq);
   forget_acked(pending.author, pending.seq);
+  ack_waiting_system(pending.author, pending.log);
 }
 
 Result<void> Consumer::ack(const Hash& id) {

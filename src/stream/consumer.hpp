@@ -4,8 +4,8 @@
 // acking seq n acks everything below it in that log) persisted in the store; replay of what the
 // store holds beyond the cursor; and, beyond p2panda, JetStream-style delivery control inside a
 // running session: redelivery after `ack_wait`, a maximum delivery count, nak (redeliver now), and
-// a cap on unacked deliveries in flight. Operations without a body are system operations: acked
-// at once and never delivered. The caller offers processed operations in log order, takes
+// a cap on unacked deliveries in flight. Operations without a body are system operations: never
+// delivered, and acked as soon as every entry before them in their log is. The caller offers processed operations in log order, takes
 // deliveries with next_delivery(), and calls handle_timeout() at next_deadline().
 // Not thread-safe; time comes in as arguments. Blocking store calls (cursor writes).
 #pragma once
@@ -14,6 +14,7 @@
 #include <list>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 
@@ -84,7 +85,7 @@ class Consumer {
   Result<std::size_t> start(const StartFrom& from, Micros now);
 
   // Queues a newly processed operation (call in log order per author). System operations (no
-  // body) are acked here and never delivered. `source` goes out with its deliveries, also when
+  // body) are never delivered; acked here if every entry before them is, else once it is. `source` goes out with its deliveries, also when
   // the operation waited in the store (a backlog range holds operations of one source).
   // Errors: Store* (persisting that ack).
   Result<void> offer(const Operation& operation, Micros now, Source source = FromLocalStore{});
@@ -165,6 +166,9 @@ class Consumer {
   };
 
   Result<void> advance(const PublicKey& author, const LogId& log, SeqNum seq);
+  bool acked(const Operation& operation) const;  // by the saved cursor
+  // Acks the operations without a body waiting in the log whose entries up to them are acked.
+  void ack_waiting_system(const PublicKey& author, const LogId& log);
   void forget_acked(const PublicKey& author, SeqNum seq);
   Result<std::size_t> queue_replay(const LogRanges& ranges, std::optional<Timestamp> since);
   Result<std::size_t> backlog_replay(const LogRanges& ranges);
@@ -189,6 +193,9 @@ class Consumer {
   std::map<Hash, InFlight> in_flight_;
   std::vector<Operation> exhausted_;
   std::vector<Damaged> damaged_;
+  // Operations without a body whose ack waits for the entries before them in their log (by seq).
+  std::map<std::pair<PublicKey, LogId>, std::set<std::uint32_t>> system_waiting_;
+  static constexpr std::size_t kMaxSystemWaiting = 1024;  // per log; beyond, a later ack acks them
 };
 
 }  // namespace p2panda::stream

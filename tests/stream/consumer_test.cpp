@@ -162,15 +162,47 @@ TEST_F(ConsumerTest, NakRedeliversAtOnceAndFlowControlCapsInFlight) {
   EXPECT_EQ(seqs(drain(consumer)), (std::vector<SeqNum>{SeqNum(2), SeqNum(3)}));
 }
 
+// An ack that comes after the ack wait queued a redelivery, before the redelivery went out: the
+// redelivery is dropped. Before, it went out anyway, and an application that deduplicates by id
+// without acking again got it every ack_wait, for ever.
+TEST_F(ConsumerTest, ARedeliveryAckedBeforeItGoesOutIsDropped) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  Consumer consumer(*store_, topic_, {.ack_policy = AckPolicy::Explicit, .ack_wait = 1000});
+  ASSERT_OK(consumer.start(FromFrontier{}, 0));
+  const Operation operation = publish(alice);
+  ASSERT_OK(consumer.offer(operation, 0));
+  ASSERT_EQ(drain(consumer).size(), 1u);
+  consumer.handle_timeout(2000);  // queued again
+  ASSERT_OK(consumer.ack(operation.id()));
+  EXPECT_TRUE(drain(consumer).empty());
+  EXPECT_EQ(consumer.in_flight(), 0u);
+}
+
 TEST_F(ConsumerTest, SystemOperationsAreAckedAndNeverDelivered) {
   LogWriter alice(PrivateKey::generate(), topic_);
   Consumer consumer(*store_, topic_, {.ack_policy = AckPolicy::Explicit});
   ASSERT_OK(consumer.start(FromFrontier{}, 0));
-  ASSERT_OK(consumer.offer(publish(alice), 0));
+  const Operation first = publish(alice);
+  ASSERT_OK(consumer.offer(first, 0));
   const Operation system = publish(alice, std::nullopt);
   ASSERT_OK(consumer.offer(system, 0));
-  EXPECT_EQ(drain(consumer).size(), 1u);
+  // Acking seq 1 would ack seq 0, which the application has not acked (nor even taken): before,
+  // a crash now lost it.
+  EXPECT_FALSE(consumer.cursor().is_acked(alice.author(), alice.log(), SeqNum(0)));
+  auto delivered = drain(consumer);
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_FALSE(consumer.cursor().is_acked(alice.author(), alice.log(), SeqNum(0)));
+  ASSERT_OK(consumer.ack(first.id()));
   EXPECT_TRUE(consumer.cursor().is_acked(alice.author(), alice.log(), SeqNum(1)));
+  // With nothing before it unacked, the next one is acked at once, by the two-step ack too.
+  ASSERT_OK(consumer.offer(publish(alice), 0));
+  ASSERT_OK(consumer.offer(publish(alice, std::nullopt), 0));
+  delivered = drain(consumer);
+  ASSERT_EQ(delivered.size(), 1u);
+  auto pending = consumer.begin_ack(delivered[0].operation.id());
+  ASSERT_TRUE(pending.has_value());
+  consumer.end_ack(*pending, true);
+  EXPECT_TRUE(consumer.cursor().is_acked(alice.author(), alice.log(), SeqNum(3)));
 }
 
 TEST_F(ConsumerTest, StartCursorAndNamedCursorsAndTimestamps) {
