@@ -332,6 +332,7 @@ net::Awaitable<void> SyncManager::run(std::shared_ptr<Session> session) {
   (void)session->core->start(now_micros());  // a failure shows up as a Failed event
   if (session->close_on_start) session->core->close();
   asio::co_spawn(engine_.executor(), read_loop(session), asio::detached);
+  asio::co_spawn(engine_.executor(), watch(session), asio::detached);
   auto& core = *session->core;
   while (!session->ended) {
     while (auto payload = core.poll_transmit()) {
@@ -367,8 +368,24 @@ net::Awaitable<void> SyncManager::read_loop(std::shared_ptr<Session> session) {
     } else {
       session->core->handle_message(**frame, now_micros());
     }
+    // Handled here, not only between run()'s writes: while the peer does not read, run() waits
+    // in a write, and what arrived would pile up in the core, not stored, not counted against
+    // kMaxIngesting.
+    drain_events(session);
     session->wake.notify_all();
     if (!frame || !*frame) break;
+  }
+}
+
+// The session's deadline (its sync timeout), also while run() waits in a write, and whatever the
+// core reports meanwhile (a live session lagging behind, say).
+net::Awaitable<void> SyncManager::watch(std::shared_ptr<Session> session) {
+  while (!session->ended) {
+    auto deadline = session->core->next_deadline();
+    co_await session->wake.wait_until(deadline ? from_micros(*deadline) : Clock::time_point::max());
+    if (session->ended) break;
+    if (deadline && now_micros() >= *deadline) session->core->handle_timeout(now_micros());
+    drain_events(session);
   }
 }
 

@@ -58,6 +58,7 @@ class SyncManager {
   bool claim_incoming(const std::shared_ptr<Session>& session);
   net::Awaitable<void> run(std::shared_ptr<Session> session);
   net::Awaitable<void> read_loop(std::shared_ptr<Session> session);
+  net::Awaitable<void> watch(std::shared_ptr<Session> session);
   void drain_events(const std::shared_ptr<Session>& session);
   void end(Session& session, std::optional<Error> error);
   // Ends a session so that the peer sees a graceful end (unfollowed topic, gossip neighbour gone).
