@@ -262,7 +262,13 @@ net::Awaitable<void> SyncManager::accept(net::ConnectionHandle connection,
   session->id = next_session_++;
   watchdog(session);
   auto first = co_await net::read_frame(*stream, kHandshakeLimit);
-  if (session->ended || !first || !*first) co_return;
+  if (session->ended) co_return;
+  if (!first || !*first) {
+    // The peer left before naming a topic (the loser of a dial race, say): nothing started, and
+    // the watchdog must not count it as a timed-out session later.
+    session->ended = true;
+    co_return;
+  }
   auto decoded = sync::decode_topic_handshake(**first);
   auto* topic = decoded ? std::get_if<sync::HandshakeTopic>(&*decoded) : nullptr;
   if (topic == nullptr || !topics_.contains(topic->topic) || stopped_) {
@@ -290,6 +296,10 @@ net::Awaitable<void> SyncManager::accept(net::ConnectionHandle connection,
   auto done = co_await net::read_frame(*stream, kHandshakeLimit);
   if (session->ended) co_return;
   if (!done || !*done) co_return end(*session, Error(Errc::HandshakeRejected, "peer left"));
+  auto decoded_done = sync::decode_topic_handshake(**done);
+  if (!decoded_done || !std::holds_alternative<sync::HandshakeDone>(*decoded_done)) {
+    co_return end(*session, Error(Errc::SyncProtocolViolation, "expected the handshake's Done"));
+  }
   co_await run(session);
 }
 

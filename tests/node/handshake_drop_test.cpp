@@ -187,5 +187,52 @@ TEST(HandshakeDrop, OpeningTheTopicAgainMidHandshakeKeepsTheSession) {
   EXPECT_EQ(result.get(), "");
 }
 
+// A stream that ends before it names a topic (a peer that lost a dial race, say) is no session
+// and no failure. Before, its watchdog still fired a sync timeout later and counted a failed
+// session. A second handshake, left unfinished, times out after it and is the one that counts.
+TEST(HandshakeDrop, AStreamEndingBeforeItNamesATopicIsNoFailure) {
+  Nodes nodes(Net::Sim);
+  auto& a = nodes.add([](NodeBuilder& builder) {
+    builder.config().session.sync_timeout = 300'000;  // 300 ms
+  });
+  const Topic topic = Topic::random();
+  std::optional<Stream<std::string>> on_a = hold_stream(a, topic);
+  ASSERT_TRUE(on_a.has_value());
+  auto events = a.event_stream_blocking();
+  ASSERT_TRUE(events);
+  const std::uint64_t failed_before = a.metrics().sync_sessions_failed;
+  RawPeer raw(nodes);
+  std::promise<void> release;
+  auto peer = [&]() -> net::Awaitable<std::string> {
+    auto connection = co_await connect_sync(raw.transport(), a);
+    if (!connection) co_return connection.error().to_string();
+    auto opening = (*connection)->open_bi();
+    auto empty = co_await std::move(opening);
+    if (!empty) co_return empty.error().to_string();
+    auto finishing = (*empty)->finish();
+    (void)co_await std::move(finishing);
+    auto second = co_await name_topic(*connection, topic);  // never sends its Done
+    if (!second) co_return second.error().to_string();
+    co_await asio::post(asio::use_awaitable);
+    release.get_future().wait();  // holds the stream (and this thread) until the test is done
+    co_return "";
+  };
+  auto result = raw.spawn(peer());
+  std::optional<SyncSessionFailed> failed;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!failed && std::chrono::steady_clock::now() < deadline) {
+    auto event = events->next(100ms);
+    ASSERT_TRUE(event);
+    if (*event) {
+      if (auto* failure = std::get_if<SyncSessionFailed>(&**event)) failed = *failure;
+    }
+  }
+  ASSERT_TRUE(failed.has_value()) << "the unfinished handshake never timed out";
+  EXPECT_EQ(failed->error.code(), Errc::SyncTimeout) << failed->error.to_string();
+  EXPECT_EQ(a.metrics().sync_sessions_failed, failed_before + 1);
+  release.set_value();
+  raw.stop();
+}
+
 }  // namespace
 }  // namespace p2panda::test
