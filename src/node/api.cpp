@@ -134,15 +134,19 @@ net::Awaitable<bool> await_ack_turn(const std::shared_ptr<NodeEngine>& engine,
 
 // Automatic acks: the application is done with the event it took last, so its ack is saved
 // before the next event is handed out (what "acked once done" means across a crash).
+// Earlier ones whose write failed go first, until one fails again.
 net::Awaitable<void> settle(const std::shared_ptr<NodeEngine>& engine,
                             const std::shared_ptr<TopicStream>& stream) {
-  auto turn = await_ack_turn(engine, stream);
-  if (!co_await std::move(turn)) co_return;
-  auto pending = stream->begin_settle();
-  if (!pending) co_return;
-  auto saving = save_cursor(engine, stream, pending->cursor);
-  const Result<void> saved = co_await std::move(saving);
-  stream->end_settle(*pending, saved);
+  for (;;) {
+    auto turn = await_ack_turn(engine, stream);
+    if (!co_await std::move(turn)) co_return;
+    auto pending = stream->begin_settle();
+    if (!pending) co_return;
+    auto saving = save_cursor(engine, stream, pending->cursor);
+    const Result<void> saved = co_await std::move(saving);
+    stream->end_settle(*pending, saved);
+    if (!saved) co_return;
+  }
 }
 
 // The next event, waiting until `deadline`: nullopt when it passed first.

@@ -146,25 +146,44 @@ void TopicStream::give_back(RawEvent event) {
 }
 
 void TopicStream::settle() {
-  if (!handed_) return;
-  const Hash id = *handed_;
-  handed_.reset();
-  // A failed cursor write leaves the operation unacked: it comes again after a restart.
-  if (auto acked = ack(id); !acked) push(AckFailed{id, acked.error()});
+  if (handed_) {
+    unsettled_.push_back(*handed_);
+    handed_.reset();
+  }
+  while (!unsettled_.empty()) {
+    const Hash id = unsettled_.front();
+    // A failed cursor write leaves the operation unacked: it comes again after a restart.
+    if (auto acked = ack(id); !acked) {
+      push(AckFailed{id, acked.error()});
+      return;
+    }
+    unsettled_.pop_front();
+  }
 }
 
 std::optional<stream::Consumer::PendingAck> TopicStream::begin_settle() {
-  if (!handed_) return std::nullopt;
-  const Hash id = *handed_;
-  handed_.reset();
-  return begin_ack(id);
+  if (handed_) {
+    unsettled_.push_back(*handed_);
+    handed_.reset();
+  }
+  while (!unsettled_.empty()) {
+    if (auto pending = begin_ack(unsettled_.front())) return pending;
+    unsettled_.pop_front();  // acked meanwhile (a later one of its log)
+  }
+  return std::nullopt;
 }
 
 void TopicStream::end_settle(const stream::Consumer::PendingAck& pending,
                              const Result<void>& saved) {
   end_ack(pending, saved);
-  // A failed cursor write leaves the operation unacked: it comes again after a restart.
-  if (!saved) push(AckFailed{pending.id, saved.error()});
+  if (saved) {
+    if (!unsettled_.empty() && unsettled_.front() == pending.id) unsettled_.pop_front();
+    return;
+  }
+  // A failed cursor write leaves the operation unacked (it comes again after a restart) and in
+  // flight, counted against max_ack_pending: it is tried again at the next settle, or enough of
+  // them would stop delivery for good, also once writes work again.
+  push(AckFailed{pending.id, saved.error()});
 }
 
 std::optional<stream::Consumer::PendingAck> TopicStream::begin_ack(const Hash& id) {

@@ -79,6 +79,7 @@ class TopicStream : public std::enable_shared_from_this<TopicStream> {
   std::size_t window_;
   bool automatic_;
   std::optional<Hash> handed_;  // automatic acks: delivered, acked at the next settle()
+  std::deque<Hash> unsettled_;  // automatic acks whose cursor write failed: tried again, in order
   stream::Consumer consumer_;
   std::deque<RawEvent> events_;
   std::size_t processed_waiting_ = 0;  // Processed events in events_
