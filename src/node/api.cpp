@@ -106,7 +106,7 @@ net::Awaitable<Result<void>> save_cursor(const std::shared_ptr<NodeEngine>& engi
   // the last one, the node would be shut down from the writer thread, which cannot join itself.
   // The stream itself, without the lease, is safe to hold anywhere.
   engine->store().submit(
-      [cursor](store::StoreWriter& writer) { return writer.set_cursor(cursor); },
+      [cursor](store::StoreWriter& writer) { return writer.merge_cursor(cursor); },
       [outcome, plain = stream->shared_from_this(),
        completions = engine->completions()](Result<void> saved) {
         completions->post([outcome, stream = plain, saved = std::move(saved)] {

@@ -25,6 +25,16 @@ Result<void> SqliteTx::set_cursor(const Cursor& cursor) {
   return statement->run();
 }
 
+Result<void> SqliteTx::merge_cursor(const Cursor& cursor) {
+  auto stored = get_cursor(cursor.name());
+  if (!stored || !*stored) return set_cursor(cursor);  // none, or one that no longer decodes
+  Cursor merged = std::move(**stored);
+  for (const auto& [author, logs] : cursor.state()) {
+    for (const auto& [log, seq] : logs) merged.advance(author, log, seq);
+  }
+  return set_cursor(merged);
+}
+
 Result<void> SqliteTx::delete_cursor(const std::string& name) {
   P2PANDA_TRY(statement, db_.prepare("DELETE FROM cursors WHERE name = ?"));
   statement->bind(1, std::string_view(name));

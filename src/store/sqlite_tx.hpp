@@ -53,6 +53,7 @@ class SqliteTx final : public StoreWriter {
                                       SeqNum until) override;
   Result<bool> delete_payload(const Hash& id) override;
   Result<void> set_cursor(const Cursor& cursor) override;
+  Result<void> merge_cursor(const Cursor& cursor) override;
   Result<void> delete_cursor(const std::string& name) override;
   Result<void> orderer_mark_ready(const Hash& id) override;
   Result<void> orderer_add_pending(const Hash& id, const LogId& log,

@@ -135,7 +135,12 @@ class StoreWriter : public StoreReader {
   // Keeps the header, drops the body. Returns whether the operation exists.
   virtual Result<bool> delete_payload(const Hash& id) = 0;
 
+  // Replaces the stored cursor of this name (a reset: StreamFrom::Start or a given cursor).
   virtual Result<void> set_cursor(const Cursor& cursor) = 0;
+  // An ack: the stored cursor of this name moves to `cursor` where that is further, never back,
+  // so two subscriptions sharing a name do not undo each other's acks. A stored one that no
+  // longer decodes is replaced.
+  virtual Result<void> merge_cursor(const Cursor& cursor) = 0;
   virtual Result<void> delete_cursor(const std::string& name) = 0;
 
   virtual Result<void> orderer_mark_ready(const Hash& id) = 0;

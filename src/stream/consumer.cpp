@@ -145,7 +145,7 @@ Result<void> Consumer::advance(const PublicKey& author, const LogId& log, SeqNum
   // in flight (and are redelivered) and a retried ack writes again instead of finding nothing to
   // advance.
   P2PANDA_CHECK(store_.write([&advanced](store::StoreWriter& writer) {
-    return writer.set_cursor(advanced);
+    return writer.merge_cursor(advanced);
   }));
   cursor_ = advanced;
   intended_ = std::move(advanced);
