@@ -178,7 +178,10 @@ Awaitable<Result<RawEvent>> RawSubscription::next() {
   auto stream = stream_;
   return on_node_cancellable<RawEvent>(
       engine_, abandon, std::move(body), [stream] { stream->changed().notify_all(); },
-      [stream](RawEvent event) { stream->give_back(std::move(event)); });
+      [engine = engine_, stream](RawEvent event) {
+        engine->counters().delivered.fetch_sub(std::holds_alternative<RawProcessed>(event));
+        stream->give_back(std::move(event));
+      });
 }
 
 Result<std::optional<RawEvent>> RawSubscription::next_blocking(std::chrono::milliseconds timeout) {

@@ -36,7 +36,11 @@ class Mailbox {
   // A value taken for a caller that was cancelled before it got it: first again (unless the
   // mailbox is full by now, as if it had just been dropped as the oldest).
   void give_back(T value) {
-    if (closed_ || items_.size() >= capacity_) return;
+    if (closed_) return;
+    if (items_.size() >= capacity_) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     items_.push_front(std::move(value));
     changed_.notify_all();
   }

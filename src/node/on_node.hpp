@@ -61,11 +61,24 @@ Awaitable<Result<T>> on_node_cancellable(std::shared_ptr<NodeEngine> engine,
                                          std::function<void(T)> give_back) {
   if (engine->is_shut_down()) co_return shut_down();
   auto state = co_await asio::this_coro::cancellation_state;
+  // Cancelled before it began: asio would throw at the co_await below.
+  if (state.cancelled() != asio::cancellation_type::none) {
+    co_return fail(Errc::Cancelled, "the caller was cancelled; nothing was taken");
+  }
+  // Both posts go through the node's completions, which close before its thread and io_context
+  // go away at shutdown: a caller resuming late must not post to a destroyed io_context.
+  auto completions = engine->completions();
   asio::cancellation_slot slot = state.slot();
+  struct Clear {
+    asio::cancellation_slot& slot;
+    ~Clear() {
+      if (slot.is_connected()) slot.clear();
+    }
+  } clear{slot};
   if (slot.is_connected()) {
-    slot.assign([abandon, executor = engine->executor(), wake](asio::cancellation_type) {
+    slot.assign([abandon, completions, wake](asio::cancellation_type) {
       abandon->flag = true;
-      asio::post(executor, wake);
+      completions->post(wake);
     });
   }
   auto task = as_optional<std::optional<T>>(std::move(body));
@@ -75,9 +88,11 @@ Awaitable<Result<T>> on_node_cancellable(std::shared_ptr<NodeEngine> engine,
   if (!result) co_return shut_down();
   if (!*result) co_return Unexpected{std::move(*result).error()};
   if (!**result || abandon->flag) {
-    if (**result) asio::post(engine->executor(), [give_back, item = std::move(***result)]() mutable {
-      give_back(std::move(item));
-    });
+    if (**result) {
+      completions->post([give_back, item = std::move(***result)]() mutable {
+        give_back(std::move(item));
+      });
+    }
     co_return fail(Errc::Cancelled, "the caller was cancelled; nothing was taken");
   }
   co_return std::move(***result);

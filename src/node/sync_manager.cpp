@@ -46,6 +46,9 @@ struct SyncManager::Session {
   bool superseded = false;   // ended by the peer's session for the same slot: not a failure
   bool close_on_start = false;  // dropped during its handshake: closes as soon as it starts
   std::size_t ingesting = 0;  // received operations not yet through the ingest queue
+  // run() is inside a frame's write: a graceful end waits for it, or the FIN would cut the frame.
+  bool writing = false;
+  bool finish_after_write = false;
   // SyncEnded waits until the session's last received operation was processed, so that a
   // subscriber sees every Processed event of a session before its end.
   std::optional<SyncEnded> ended_event;
@@ -265,8 +268,10 @@ net::Awaitable<void> SyncManager::accept(net::ConnectionHandle connection,
   if (session->ended) co_return;
   if (!first || !*first) {
     // The peer left before naming a topic (the loser of a dial race, say): nothing started, and
-    // the watchdog must not count it as a timed-out session later.
+    // the watchdog must not count it as a timed-out session later. Our side of the stream ends
+    // too, or it would hold one of the connection's stream slots.
     session->ended = true;
+    stream->abort(kFailed);
     co_return;
   }
   auto decoded = sync::decode_topic_handshake(**first);
@@ -346,7 +351,14 @@ net::Awaitable<void> SyncManager::run(std::shared_ptr<Session> session) {
   auto& core = *session->core;
   while (!session->ended) {
     while (auto payload = core.poll_transmit()) {
+      session->writing = true;
       auto written = co_await net::write_frame(*session->stream, *payload);
+      session->writing = false;
+      if (session->finish_after_write) {  // ended gracefully meanwhile (read_loop, watch)
+        session->finish_after_write = false;
+        asio::co_spawn(engine_.executor(), session->stream->finish(), asio::detached);
+        break;
+      }
       if (!written) {
         core.handle_closed(Unexpected{written.error()}, now_micros());
         break;
@@ -481,6 +493,8 @@ void SyncManager::end(Session& session, std::optional<Error> error) {
   if (session.stream) {
     if (error) {
       session.stream->abort(kFailed);
+    } else if (session.writing) {
+      session.finish_after_write = true;  // run() finishes it once the frame is out
     } else {
       asio::co_spawn(engine_.executor(), session.stream->finish(), asio::detached);
     }

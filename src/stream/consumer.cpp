@@ -56,20 +56,7 @@ Result<std::size_t> Consumer::start(const StartFrom& from, Micros) {
 }
 
 Result<void> Consumer::offer(const Operation& operation, Micros, Source source) {
-  if (!operation.body()) {
-    P2PANDA_TRY(extensions, node_extensions(operation.header()));
-    const PublicKey& author = operation.author();
-    const std::uint32_t seq = operation.seq_num().value();
-    // Acked now only when nothing before it in its log still waits for the application, since
-    // acking seq n acks everything below it; a prune deletes what is below it, so it may. Else
-    // once the entry before it is acked (ack_waiting_system), or by a later ack of its log.
-    if (extensions.prune || seq == 0 || cursor_.is_acked(author, extensions.log_id, SeqNum(seq - 1))) {
-      return advance(author, extensions.log_id, operation.seq_num());
-    }
-    auto& waiting = system_waiting_[{author, extensions.log_id}];
-    if (waiting.size() < kMaxSystemWaiting) waiting.insert(seq);
-    return {};
-  }
+  if (!operation.body()) return ack_unbodied(operation);
   // Behind what already waits in the store, or past the bound: it waits in the store too.
   if (!backlog_.empty() || queue_.size() >= config_.max_queued) {
     return backlog_offer(operation, std::move(source));
@@ -154,6 +141,27 @@ Result<void> Consumer::advance(const PublicKey& author, const LogId& log, SeqNum
   return {};
 }
 
+Result<void> Consumer::ack_unbodied(const Operation& operation) {
+  P2PANDA_TRY(extensions, node_extensions(operation.header()));
+  const PublicKey& author = operation.author();
+  const std::uint32_t seq = operation.seq_num().value();
+  // Acked now only when nothing before it in its log still waits for the application, since
+  // acking seq n acks everything below it; a prune deletes what is below it, so it may. Else
+  // once the entry before it is acked (ack_waiting_system), or by a later ack of its log.
+  if (extensions.prune || seq == 0 || cursor_.is_acked(author, extensions.log_id, SeqNum(seq - 1))) {
+    return advance(author, extensions.log_id, operation.seq_num());
+  }
+  auto& waiting = system_waiting_[{author, extensions.log_id}];
+  if (waiting.size() < kMaxSystemWaiting) waiting.insert(seq);
+  return {};
+}
+
+void Consumer::settle_unbodied() {
+  // Read from the store by a replay or the backlog, after the read: a failed write leaves one
+  // unacked, which a later ack of its log acks too.
+  for (const auto& operation : std::exchange(unbodied_, {})) (void)ack_unbodied(operation);
+}
+
 bool Consumer::acked(const Operation& operation) const {
   auto extensions = node_extensions(operation.header());
   return extensions && cursor_.is_acked(operation.author(), extensions->log_id, operation.seq_num());
@@ -170,9 +178,15 @@ void Consumer::ack_waiting_system(const PublicKey& author, const LogId& log) {
     system_waiting_.erase(found);
     return;
   }
-  const std::uint32_t next = *seqs.begin();
-  // A failed write leaves it waiting: harmless, as a later ack of its log acks it too.
-  if (cursor_.is_acked(author, log, SeqNum(next - 1))) (void)advance(author, log, SeqNum(next));
+  std::uint32_t last = *seqs.begin();  // >= 1: one at seq 0 is acked at once
+  if (!cursor_.is_acked(author, log, SeqNum(last - 1))) return;
+  // The run of them that follows: one write for all.
+  auto end = std::next(seqs.begin());
+  while (end != seqs.end() && *end == last + 1) last = *end++;
+  seqs.erase(seqs.begin(), end);
+  if (seqs.empty()) system_waiting_.erase(found);
+  // A failed write leaves them unacked: harmless, as a later ack of their log acks them too.
+  (void)advance(author, log, SeqNum(last));
 }
 
 void Consumer::forget_acked(const PublicKey& author, SeqNum seq) {

@@ -167,6 +167,9 @@ class Consumer {
 
   Result<void> advance(const PublicKey& author, const LogId& log, SeqNum seq);
   bool acked(const Operation& operation) const;  // by the saved cursor
+  // An operation without a body: acked now, or once the entries before it in its log are.
+  Result<void> ack_unbodied(const Operation& operation);
+  void settle_unbodied();  // ack_unbodied for each of unbodied_
   // Acks the operations without a body waiting in the log whose entries up to them are acked.
   void ack_waiting_system(const PublicKey& author, const LogId& log);
   void forget_acked(const PublicKey& author, SeqNum seq);
@@ -196,6 +199,7 @@ class Consumer {
   // Operations without a body whose ack waits for the entries before them in their log (by seq).
   std::map<std::pair<PublicKey, LogId>, std::set<std::uint32_t>> system_waiting_;
   static constexpr std::size_t kMaxSystemWaiting = 1024;  // per log; beyond, a later ack acks them
+  std::vector<Operation> unbodied_;  // read without a body by the replay or a page, to ack after
 };
 
 }  // namespace p2panda::stream

@@ -41,7 +41,12 @@ Result<std::size_t> Consumer::backlog_replay(const LogRanges& ranges) {
     for (const auto& [author, logs] : ranges) {
       for (const auto& [log, range] : logs) {
         P2PANDA_TRY(count, reader.bodies_in(author, log, range.after, range.until));
-        if (count == 0) continue;
+        if (count == 0) {
+          // Nothing to deliver; read anyway if anything is there: what has no body is acked
+          // once read (settle_unbodied).
+          P2PANDA_TRY(size, reader.log_size(author, log, range.after, range.until));
+          if (size.operations == 0) continue;
+        }
         total += count;
         entries.push_back(Backlog{author, log, range.after, range.until, true});
       }
@@ -68,6 +73,7 @@ Result<std::size_t> Consumer::queue_replay(const LogRanges& ranges,
     replay.clear();
     damaged_after.clear();
     leading.clear();
+    unbodied_.clear();
     // Held back in this session or one where the topic was causal: left out (held_back).
     P2PANDA_TRY(any_held_back, reader.orderer_any_pending());
     for (const auto& [author, logs] : ranges) {
@@ -107,6 +113,7 @@ Result<std::size_t> Consumer::queue_replay(const LogRanges& ranges,
       after = std::move(found->second);
     }
     bool deliver = entry.body().has_value();  // system operations are never delivered
+    if (!deliver) unbodied_.push_back(entry);
     if (deliver && since) {
       auto extensions = node_extensions(entry.header());
       deliver = extensions && extensions->timestamp >= *since;
@@ -118,6 +125,7 @@ Result<std::size_t> Consumer::queue_replay(const LogRanges& ranges,
     auto& into = queued > 0 ? queue_.back().damaged_after : damaged_;
     for (auto& bad : after) into.push_back(std::move(bad));
   }
+  settle_unbodied();
   return queued + reported;
 }
 
@@ -158,6 +166,7 @@ Result<void> Consumer::refill() {
   P2PANDA_CHECK(store_.query([&](store::StoreReader& reader) -> Result<void> {
     taken.clear();
     leading.clear();
+    unbodied_.clear();
     finished = 0;
     partial.reset();
     P2PANDA_TRY(any_held_back, reader.orderer_any_pending());
@@ -197,6 +206,7 @@ Result<void> Consumer::refill() {
   auto& before = behind_queued ? queue_.back().damaged_after : damaged_;
   for (auto& bad : leading) before.push_back(std::move(bad));
   for (auto& queued : taken) push(std::move(queued));
+  settle_unbodied();
   return {};
 }
 
@@ -215,7 +225,10 @@ Result<void> Consumer::take_page(store::StoreReader& reader, const Backlog& entr
   };
   for (auto& operation : page.entries) {
     place_damaged_before(operation.seq_num());
-    if (!operation.body()) continue;  // pruned meanwhile, or a system operation
+    if (!operation.body()) {  // pruned meanwhile, or a system operation: acked, not delivered
+      unbodied_.push_back(std::move(operation));
+      continue;
+    }
     P2PANDA_TRY(waits, held_back(reader, any_held_back, operation.id()));
     if (waits) continue;
     taken.push_back(Queued{std::move(operation), 0, entry.replayed, entry.source});

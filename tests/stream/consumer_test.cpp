@@ -205,6 +205,31 @@ TEST_F(ConsumerTest, SystemOperationsAreAckedAndNeverDelivered) {
   EXPECT_TRUE(consumer.cursor().is_acked(alice.author(), alice.log(), SeqNum(3)));
 }
 
+// One without a body read by a replay (stored before a restart, never acked) is acked like a
+// live one, so that the next one without a body does not wait behind it for good.
+TEST_F(ConsumerTest, SystemOperationsInAReplayAreAckedToo) {
+  LogWriter alice(PrivateKey::generate(), topic_);
+  const Operation first = publish(alice);
+  {
+    Consumer consumer(*store_, topic_, {.ack_policy = AckPolicy::Explicit});
+    ASSERT_OK(consumer.start(FromFrontier{}, 0));  // replays it
+    ASSERT_EQ(drain(consumer).size(), 1u);
+    ASSERT_OK(consumer.ack(first.id()));
+  }
+  publish(alice, std::nullopt);  // stored while no consumer ran
+  for (const bool paged : {true, false}) {
+    Consumer consumer(*store_, topic_,
+                      {.ack_policy = AckPolicy::Explicit, .causal = !paged});  // both replay paths
+    ASSERT_OK(consumer.start(FromFrontier{}, 0));
+    EXPECT_TRUE(drain(consumer).empty());
+    EXPECT_TRUE(consumer.cursor().is_acked(alice.author(), alice.log(), SeqNum(1))) << paged;
+  }
+  Consumer consumer(*store_, topic_, {.ack_policy = AckPolicy::Explicit});
+  ASSERT_OK(consumer.start(FromFrontier{}, 0));
+  ASSERT_OK(consumer.offer(publish(alice, std::nullopt), 0));
+  EXPECT_TRUE(consumer.cursor().is_acked(alice.author(), alice.log(), SeqNum(2)));
+}
+
 TEST_F(ConsumerTest, StartCursorAndNamedCursorsAndTimestamps) {
   LogWriter alice(PrivateKey::generate(), topic_), bob(PrivateKey::generate(), topic_);
   for (int i = 0; i < 3; ++i) publish(alice);
