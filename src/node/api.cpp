@@ -172,22 +172,35 @@ net::Awaitable<Result<std::optional<RawEvent>>> next_event(std::shared_ptr<NodeE
 
 }  // namespace
 
+namespace {
+// For on_node(_blocking)_cancellable. These run on the node thread, so they hold neither public
+// handle: `engine` and `stream` are leases, and the last lease ending there would shut the node
+// down from its own thread, which cannot join itself. The engine outlives the node thread's work.
+std::function<void()> wake_of(const std::shared_ptr<TopicStream>& stream) {
+  return [plain = stream->shared_from_this()] { plain->changed().notify_all(); };
+}
+std::function<void(RawEvent)> give_back_to(const std::shared_ptr<NodeEngine>& engine,
+                                           const std::shared_ptr<TopicStream>& stream) {
+  return [counters = &engine->counters(), plain = stream->shared_from_this()](RawEvent event) {
+    counters->delivered.fetch_sub(std::holds_alternative<RawProcessed>(event));
+    plain->give_back(std::move(event));
+  };
+}
+}  // namespace
+
 Awaitable<Result<RawEvent>> RawSubscription::next() {
   auto abandon = std::make_shared<Abandon>();
   auto body = next_event(engine_, stream_, node::Clock::time_point::max(), abandon);
-  auto stream = stream_;
-  return on_node_cancellable<RawEvent>(
-      engine_, abandon, std::move(body), [stream] { stream->changed().notify_all(); },
-      [engine = engine_, stream](RawEvent event) {
-        engine->counters().delivered.fetch_sub(std::holds_alternative<RawProcessed>(event));
-        stream->give_back(std::move(event));
-      });
+  return on_node_cancellable<RawEvent>(engine_, abandon, std::move(body), wake_of(stream_),
+                                       give_back_to(engine_, stream_));
 }
 
 Result<std::optional<RawEvent>> RawSubscription::next_blocking(std::chrono::milliseconds timeout) {
   const auto deadline = node::Clock::now() + timeout;
-  return on_node_blocking<std::optional<RawEvent>>(engine_, next_event(engine_, stream_, deadline),
-                                                   timeout + std::chrono::seconds(5));
+  auto abandon = std::make_shared<Abandon>();
+  return on_node_blocking_cancellable<RawEvent>(
+      engine_, abandon, next_event(engine_, stream_, deadline, abandon), wake_of(stream_),
+      give_back_to(engine_, stream_), timeout + std::chrono::seconds(5));
 }
 
 namespace {

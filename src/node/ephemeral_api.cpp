@@ -49,8 +49,12 @@ template <class T>
 Result<std::optional<T>> next_within(const std::shared_ptr<NodeEngine>& engine,
                                      std::shared_ptr<node::Mailbox<T>> mailbox,
                                      std::chrono::milliseconds timeout) {
-  auto task = next_task<T>(engine, std::move(mailbox), node::Clock::now() + timeout);
-  return on_node_blocking<std::optional<T>>(engine, std::move(task));
+  auto abandon = std::make_shared<Abandon>();
+  auto task = next_task<T>(engine, mailbox, node::Clock::now() + timeout, abandon);
+  return on_node_blocking_cancellable<T>(
+      engine, abandon, std::move(task), [mailbox] { mailbox->wake(); },
+      [mailbox](T value) { mailbox->give_back(std::move(value)); },
+      timeout + std::chrono::seconds(5));
 }
 
 }  // namespace

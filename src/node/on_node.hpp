@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <functional>
 #include <future>
 #include <optional>
@@ -117,6 +119,66 @@ Result<T> on_node_blocking(const std::shared_ptr<NodeEngine>& engine,
   } catch (const std::exception&) {
     return shut_down();  // the node's thread stopped before answering
   }
+}
+
+// The blocking form of on_node_cancellable, for next(timeout): a caller that stops waiting at
+// `timeout` (the node did not answer in time: Io) sets `abandon` the same way, and what the body
+// takes after that goes to `give_back` instead of a future nobody reads. `body` returning nullopt
+// means its own deadline passed.
+template <class T>
+Result<std::optional<T>> on_node_blocking_cancellable(
+    const std::shared_ptr<NodeEngine>& engine, std::shared_ptr<Abandon> abandon,
+    net::Awaitable<Result<std::optional<T>>> body, std::function<void()> wake,
+    std::function<void(T)> give_back, std::chrono::milliseconds timeout) {
+  if (engine->is_shut_down()) return shut_down();
+  struct Answer {
+    std::mutex mutex;
+    std::condition_variable done;
+    bool answered = false;
+    bool gave_up = false;
+    std::optional<Result<std::optional<T>>> result;  // empty: the node stopped first
+  };
+  // Answers "shut down" if the node's io_context goes away with the handler unrun.
+  struct Guard {
+    std::shared_ptr<Answer> answer;
+    bool ran = false;
+    ~Guard() {
+      if (ran || !answer) return;
+      std::lock_guard lock(answer->mutex);
+      answer->answered = true;
+      answer->done.notify_all();
+    }
+  };
+  auto answer = std::make_shared<Answer>();
+  auto guard = std::make_shared<Guard>();  // not from a temporary, whose end would answer
+  guard->answer = answer;
+  auto task = as_optional<std::optional<T>>(std::move(body));
+  asio::co_spawn(
+      engine->executor(), std::move(task),
+      [guard, give_back](std::exception_ptr, std::optional<Result<std::optional<T>>> result) {
+        guard->ran = true;
+        Answer& out = *guard->answer;
+        std::unique_lock lock(out.mutex);
+        if (out.gave_up) {
+          lock.unlock();
+          if (result && *result && **result) give_back(std::move(***result));  // node thread
+          return;
+        }
+        out.result = std::move(result);
+        out.answered = true;
+        out.done.notify_all();
+      });
+  guard.reset();
+  std::unique_lock lock(answer->mutex);
+  if (!answer->done.wait_for(lock, timeout, [&] { return answer->answered; })) {
+    answer->gave_up = true;
+    abandon->flag = true;
+    lock.unlock();
+    engine->completions()->post(wake);
+    return fail(Errc::Io, "the node did not answer in time");
+  }
+  if (!answer->result) return shut_down();
+  return std::move(*answer->result);
 }
 
 }  // namespace p2panda::detail

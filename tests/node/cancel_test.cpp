@@ -83,6 +83,35 @@ TEST_P(CancelledNext, LosesNothingAndTheStreamGoesOn) {
   EXPECT_EQ(raced.received, published);  // each once, in order
 }
 
+// The blocking next(timeout) when the node does not answer in time (its thread busy for longer
+// than timeout + 5 s): the call says Io, and the event it would have taken stays for the next
+// call. Before, the node's side ran on after the caller left and took the event into a future
+// nobody read: it was lost.
+TEST(CancelledNext, ABlockingNextThatGivesUpTakesNothing) {
+  auto hub = net::SimHub::create();
+  asio::any_io_executor node_executor;
+  NodeBuilder builder = p2panda::builder();
+  builder.mdns_mode(MdnsMode::Disabled);
+  builder.config().transport_factory = [&](const PrivateKey& key, asio::any_io_executor executor)
+      -> Result<std::shared_ptr<net::Transport>> {
+    node_executor = executor;
+    return hub->add(key, executor);
+  };
+  auto node = builder.spawn_blocking();
+  ASSERT_OK(node);
+  auto stream = node->stream_blocking<std::string>(Topic::random());
+  ASSERT_OK(stream);
+  ASSERT_OK(stream->publisher.publish_blocking("kept"));  // its delivery is queued first
+  std::promise<void> unblock;
+  auto blocked = unblock.get_future().share();
+  asio::post(node_executor, [blocked] { blocked.wait(); });  // the node's thread, busy
+  auto given_up = stream->subscription.next(0ms);
+  ASSERT_FALSE(given_up);
+  EXPECT_EQ(given_up.error().code(), Errc::Io) << given_up.error().to_string();
+  unblock.set_value();
+  EXPECT_EQ(messages(stream->subscription, 1, 5s), std::vector<std::string>{"kept"});
+}
+
 INSTANTIATE_TEST_SUITE_P(Acks, CancelledNext,
                          testing::Values(AckPolicy::Automatic, AckPolicy::Explicit),
                          [](const testing::TestParamInfo<AckPolicy>& param) {
