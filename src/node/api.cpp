@@ -190,7 +190,10 @@ std::function<void(RawEvent)> give_back_to(const std::shared_ptr<NodeEngine>& en
 
 Awaitable<Result<RawEvent>> RawSubscription::next() {
   auto abandon = std::make_shared<Abandon>();
-  auto body = next_event(engine_, stream_, node::Clock::time_point::max(), abandon);
+  // The body holds the plain engine and stream, not the public leases: if the caller gives up
+  // and drops its handles, the body ending on the node thread must not shut the node down there.
+  auto body = next_event(engine_->shared_from_this(), stream_->shared_from_this(),
+                         node::Clock::time_point::max(), abandon);
   return on_node_cancellable<RawEvent>(engine_, abandon, std::move(body), wake_of(stream_),
                                        give_back_to(engine_, stream_));
 }
@@ -199,8 +202,9 @@ Result<std::optional<RawEvent>> RawSubscription::next_blocking(std::chrono::mill
   const auto deadline = node::Clock::now() + timeout;
   auto abandon = std::make_shared<Abandon>();
   return on_node_blocking_cancellable<RawEvent>(
-      engine_, abandon, next_event(engine_, stream_, deadline, abandon), wake_of(stream_),
-      give_back_to(engine_, stream_), timeout + std::chrono::seconds(5));
+      engine_, abandon,
+      next_event(engine_->shared_from_this(), stream_->shared_from_this(), deadline, abandon),
+      wake_of(stream_), give_back_to(engine_, stream_), with_grace(timeout));
 }
 
 namespace {

@@ -39,7 +39,9 @@ template <class T>
 Awaitable<Result<T>> next_forever(std::shared_ptr<NodeEngine> engine,
                                   std::shared_ptr<node::Mailbox<T>> mailbox) {
   auto abandon = std::make_shared<Abandon>();
-  auto task = next_task<T>(engine, mailbox, node::Clock::time_point::max(), abandon);
+  // The plain engine in the body, not the public lease (see RawSubscription::next).
+  auto task = next_task<T>(engine->shared_from_this(), mailbox, node::Clock::time_point::max(),
+                           abandon);
   return on_node_cancellable<T>(
       engine, abandon, std::move(task), [mailbox] { mailbox->wake(); },
       [mailbox](T value) { mailbox->give_back(std::move(value)); });
@@ -50,11 +52,11 @@ Result<std::optional<T>> next_within(const std::shared_ptr<NodeEngine>& engine,
                                      std::shared_ptr<node::Mailbox<T>> mailbox,
                                      std::chrono::milliseconds timeout) {
   auto abandon = std::make_shared<Abandon>();
-  auto task = next_task<T>(engine, mailbox, node::Clock::now() + timeout, abandon);
+  auto task = next_task<T>(engine->shared_from_this(), mailbox, node::Clock::now() + timeout,
+                           abandon);
   return on_node_blocking_cancellable<T>(
       engine, abandon, std::move(task), [mailbox] { mailbox->wake(); },
-      [mailbox](T value) { mailbox->give_back(std::move(value)); },
-      timeout + std::chrono::seconds(5));
+      [mailbox](T value) { mailbox->give_back(std::move(value)); }, with_grace(timeout));
 }
 
 }  // namespace

@@ -121,6 +121,13 @@ Result<T> on_node_blocking(const std::shared_ptr<NodeEngine>& engine,
   }
 }
 
+// How long a blocking next(timeout) waits for the node: its own timeout and 5 s for the node's
+// thread to answer (saturating: a timeout of hours or more is taken as given).
+inline std::chrono::milliseconds with_grace(std::chrono::milliseconds timeout) {
+  constexpr auto grace = std::chrono::seconds(5);
+  return timeout >= std::chrono::hours(24) ? timeout : timeout + grace;
+}
+
 // The blocking form of on_node_cancellable, for next(timeout): a caller that stops waiting at
 // `timeout` (the node did not answer in time: Io) sets `abandon` the same way, and what the body
 // takes after that goes to `give_back` instead of a future nobody reads. `body` returning nullopt

@@ -356,7 +356,11 @@ net::Awaitable<void> SyncManager::run(std::shared_ptr<Session> session) {
       session->writing = false;
       if (session->finish_after_write) {  // ended gracefully meanwhile (read_loop, watch)
         session->finish_after_write = false;
-        asio::co_spawn(engine_.executor(), session->stream->finish(), asio::detached);
+        if (written) {
+          asio::co_spawn(engine_.executor(), session->stream->finish(), asio::detached);
+        } else {
+          session->stream->abort(kFailed);
+        }
         break;
       }
       if (!written) {

@@ -1,6 +1,7 @@
 // Consumer, the part that reads from the store: a replay (a page at a time, or whole and put in
 // order) and the backlog that waits in the store behind a full queue. Rows that no longer decode
 // are skipped and reported where they stand (Delivery::damaged_after, damaged()).
+#include <algorithm>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -48,7 +49,9 @@ Result<std::size_t> Consumer::backlog_replay(const LogRanges& ranges) {
           if (size.operations == 0) continue;
         }
         total += count;
-        entries.push_back(Backlog{author, log, range.after, range.until, true});
+        // One with nothing to deliver is read for its acks only: the replay does not wait for it,
+        // or ReplayEnded could come after live events queued behind it.
+        entries.push_back(Backlog{author, log, range.after, range.until, count > 0});
       }
     }
     return {};
@@ -56,7 +59,8 @@ Result<std::size_t> Consumer::backlog_replay(const LogRanges& ranges) {
   if (topic_held_back) return queue_replay(ranges, std::nullopt);
   // Not in backlog_last_: live offers are never merged into the replay's entries.
   for (auto& entry : entries) backlog_.push_back(std::move(entry));
-  replay_backlog_ = backlog_.size();
+  replay_backlog_ = static_cast<std::size_t>(std::count_if(
+      backlog_.begin(), backlog_.end(), [](const Backlog& entry) { return entry.replayed; }));
   return total;
 }
 
