@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <set>
 
 #include "core/try.hpp"
 #include "stream/causal_order.hpp"
@@ -137,29 +138,42 @@ Result<void> Consumer::advance(const PublicKey& author, const LogId& log, SeqNum
   cursor_ = advanced;
   intended_ = std::move(advanced);
   forget_acked(author, seq);
-  ack_waiting_system(author, log);
+  // A failed write leaves those unacked: harmless, as a later ack of their log acks them too.
+  (void)ack_waiting_system(author, log);
   return {};
 }
 
+// An operation without a body is acked once nothing before it in its log still waits for the
+// application, since acking seq n acks everything below it (a prune deletes what is below it, so
+// it is acked at once); until then it waits in system_waiting_, or, past its bound, for a later
+// ack of its log.
 Result<void> Consumer::ack_unbodied(const Operation& operation) {
   P2PANDA_TRY(extensions, node_extensions(operation.header()));
-  const PublicKey& author = operation.author();
-  const std::uint32_t seq = operation.seq_num().value();
-  // Acked now only when nothing before it in its log still waits for the application, since
-  // acking seq n acks everything below it; a prune deletes what is below it, so it may. Else
-  // once the entry before it is acked (ack_waiting_system), or by a later ack of its log.
-  if (extensions.prune || seq == 0 || cursor_.is_acked(author, extensions.log_id, SeqNum(seq - 1))) {
-    return advance(author, extensions.log_id, operation.seq_num());
-  }
-  auto& waiting = system_waiting_[{author, extensions.log_id}];
-  if (waiting.size() < kMaxSystemWaiting) waiting.insert(seq);
-  return {};
+  if (extensions.prune) return advance(operation.author(), extensions.log_id, operation.seq_num());
+  note_unbodied(operation.author(), extensions.log_id, operation.seq_num());
+  return ack_waiting_system(operation.author(), extensions.log_id);
+}
+
+void Consumer::note_unbodied(const PublicKey& author, const LogId& log, SeqNum seq) {
+  auto& waiting = system_waiting_[{author, log}];
+  if (waiting.size() < kMaxSystemWaiting) waiting.insert(seq.value());
 }
 
 void Consumer::settle_unbodied() {
-  // Read from the store by a replay or the backlog, after the read: a failed write leaves one
-  // unacked, which a later ack of its log acks too.
-  for (const auto& operation : std::exchange(unbodied_, {})) (void)ack_unbodied(operation);
+  // Read from the store by a replay or the backlog, after the read, one write per log at most.
+  // A failed write leaves them unacked, which a later ack of their log acks too.
+  std::set<std::pair<PublicKey, LogId>> logs;
+  for (const auto& operation : std::exchange(unbodied_, {})) {
+    auto extensions = node_extensions(operation.header());
+    if (!extensions) continue;  // validated when stored
+    if (extensions->prune) {
+      (void)advance(operation.author(), extensions->log_id, operation.seq_num());
+      continue;
+    }
+    note_unbodied(operation.author(), extensions->log_id, operation.seq_num());
+    logs.emplace(operation.author(), extensions->log_id);
+  }
+  for (const auto& [author, log] : logs) (void)ack_waiting_system(author, log);
 }
 
 bool Consumer::acked(const Operation& operation) const {
@@ -167,26 +181,25 @@ bool Consumer::acked(const Operation& operation) const {
   return extensions && cursor_.is_acked(operation.author(), extensions->log_id, operation.seq_num());
 }
 
-void Consumer::ack_waiting_system(const PublicKey& author, const LogId& log) {
+Result<void> Consumer::ack_waiting_system(const PublicKey& author, const LogId& log) {
   auto found = system_waiting_.find({author, log});
-  if (found == system_waiting_.end()) return;
+  if (found == system_waiting_.end()) return {};
   auto& seqs = found->second;
   while (!seqs.empty() && cursor_.is_acked(author, log, SeqNum(*seqs.begin()))) {
     seqs.erase(seqs.begin());
   }
   if (seqs.empty()) {
     system_waiting_.erase(found);
-    return;
+    return {};
   }
-  std::uint32_t last = *seqs.begin();  // >= 1: one at seq 0 is acked at once
-  if (!cursor_.is_acked(author, log, SeqNum(last - 1))) return;
+  std::uint32_t last = *seqs.begin();
+  if (last > 0 && !cursor_.is_acked(author, log, SeqNum(last - 1))) return {};
   // The run of them that follows: one write for all.
   auto end = std::next(seqs.begin());
   while (end != seqs.end() && *end == last + 1) last = *end++;
   seqs.erase(seqs.begin(), end);
   if (seqs.empty()) system_waiting_.erase(found);
-  // A failed write leaves them unacked: harmless, as a later ack of their log acks them too.
-  (void)advance(author, log, SeqNum(last));
+  return advance(author, log, SeqNum(last));
 }
 
 void Consumer::forget_acked(const PublicKey& author, SeqNum seq) {
@@ -228,7 +241,7 @@ void Consumer::end_ack(const PendingAck& pending, bool saved) {
   cursor_.advance(pending.author, pending.log, pending.seq);
   intended_.advance(pending.author, pending.log, pending.seq);
   forget_acked(pending.author, pending.seq);
-  ack_waiting_system(pending.author, pending.log);
+  (void)ack_waiting_system(pending.author, pending.log);  // as in advance()
 }
 
 Result<void> Consumer::ack(const Hash& id) {

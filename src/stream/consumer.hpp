@@ -169,9 +169,10 @@ class Consumer {
   bool acked(const Operation& operation) const;  // by the saved cursor
   // An operation without a body: acked now, or once the entries before it in its log are.
   Result<void> ack_unbodied(const Operation& operation);
-  void settle_unbodied();  // ack_unbodied for each of unbodied_
+  void note_unbodied(const PublicKey& author, const LogId& log, SeqNum seq);
+  void settle_unbodied();  // the same for unbodied_, one write per log
   // Acks the operations without a body waiting in the log whose entries up to them are acked.
-  void ack_waiting_system(const PublicKey& author, const LogId& log);
+  Result<void> ack_waiting_system(const PublicKey& author, const LogId& log);
   void forget_acked(const PublicKey& author, SeqNum seq);
   Result<std::size_t> queue_replay(const LogRanges& ranges, std::optional<Timestamp> since);
   Result<std::size_t> backlog_replay(const LogRanges& ranges);

@@ -24,6 +24,21 @@ Result<bool> held_back(store::StoreReader& reader, bool any_held_back, const Has
 // log_page's limit for a range read whole.
 constexpr std::size_t kWholeRange = std::numeric_limits<std::int64_t>::max();
 
+// Walks a page in seq order: `on_damaged` for each row that no longer decodes, `on_entry` for
+// each entry, each where it stands among the other.
+template <class OnEntry, class OnDamaged>
+Result<void> walk_page(store::LogPage& page, OnEntry on_entry, OnDamaged on_damaged) {
+  auto bad = page.damaged.begin();
+  for (auto& operation : page.entries) {
+    for (; bad != page.damaged.end() && bad->seq < operation.seq_num(); ++bad) {
+      on_damaged(std::move(*bad));
+    }
+    P2PANDA_CHECK(on_entry(operation));
+  }
+  for (; bad != page.damaged.end(); ++bad) on_damaged(std::move(*bad));
+  return {};
+}
+
 }  // namespace
 
 Result<std::size_t> Consumer::backlog_replay(const LogRanges& ranges) {
@@ -77,28 +92,26 @@ Result<std::size_t> Consumer::queue_replay(const LogRanges& ranges,
     replay.clear();
     damaged_after.clear();
     leading.clear();
-    unbodied_.clear();
     // Held back in this session or one where the topic was causal: left out (held_back).
     P2PANDA_TRY(any_held_back, reader.orderer_any_pending());
     for (const auto& [author, logs] : ranges) {
       for (const auto& [log, range] : logs) {
         P2PANDA_TRY(page, reader.log_page(author, log, range.after, range.until, kWholeRange));
-        auto bad = page.damaged.begin();
         std::optional<Hash> previous;  // the log's last entry read into the replay
-        const auto place_damaged_before = [&](std::optional<SeqNum> seq) {
-          for (; bad != page.damaged.end() && (!seq || bad->seq < *seq); ++bad) {
-            auto& into = previous ? damaged_after[*previous] : leading;
-            into.push_back(Damaged{std::move(*bad), FromLocalStore{}});
-          }
-        };
-        for (auto& entry : page.entries) {
-          place_damaged_before(entry.seq_num());
-          P2PANDA_TRY(waits, held_back(reader, any_held_back, entry.id()));
-          if (waits) continue;
-          previous = entry.id();
-          replay.push_back(std::move(entry));
-        }
-        place_damaged_before(std::nullopt);
+        auto walked = walk_page(
+            page,
+            [&](Operation& entry) -> Result<void> {
+              P2PANDA_TRY(waits, held_back(reader, any_held_back, entry.id()));
+              if (waits) return {};
+              previous = entry.id();
+              replay.push_back(std::move(entry));
+              return {};
+            },
+            [&](store::DamagedEntry bad) {
+              auto& into = previous ? damaged_after[*previous] : leading;
+              into.push_back(Damaged{std::move(bad), FromLocalStore{}});
+            });
+        if (!walked) return walked;
       }
     }
     return {};
@@ -220,26 +233,23 @@ Result<void> Consumer::refill() {
 Result<void> Consumer::take_page(store::StoreReader& reader, const Backlog& entry,
                                  store::LogPage& page, bool any_held_back, std::size_t& left,
                                  std::vector<Queued>& taken, std::vector<Damaged>& leading) {
-  auto bad = page.damaged.begin();
-  const auto place_damaged_before = [&](std::optional<SeqNum> seq) {
-    for (; bad != page.damaged.end() && (!seq || bad->seq < *seq); ++bad) {
-      auto& into = taken.empty() ? leading : taken.back().damaged_after;
-      into.push_back(Damaged{std::move(*bad), entry.source});
-    }
-  };
-  for (auto& operation : page.entries) {
-    place_damaged_before(operation.seq_num());
-    if (!operation.body()) {  // pruned meanwhile, or a system operation: acked, not delivered
-      unbodied_.push_back(std::move(operation));
-      continue;
-    }
-    P2PANDA_TRY(waits, held_back(reader, any_held_back, operation.id()));
-    if (waits) continue;
-    taken.push_back(Queued{std::move(operation), 0, entry.replayed, entry.source});
-    --left;
-  }
-  place_damaged_before(std::nullopt);
-  return {};
+  return walk_page(
+      page,
+      [&](Operation& operation) -> Result<void> {
+        P2PANDA_TRY(waits, held_back(reader, any_held_back, operation.id()));
+        if (waits) return {};
+        if (!operation.body()) {  // pruned meanwhile, or a system operation: acked, not delivered
+          unbodied_.push_back(std::move(operation));
+          return {};
+        }
+        taken.push_back(Queued{std::move(operation), 0, entry.replayed, entry.source});
+        --left;
+        return {};
+      },
+      [&](store::DamagedEntry bad) {
+        auto& into = taken.empty() ? leading : taken.back().damaged_after;
+        into.push_back(Damaged{std::move(bad), entry.source});
+      });
 }
 
 }  // namespace p2panda::stream

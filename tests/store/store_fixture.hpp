@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "store/sqlite_store.hpp"
 #include "../core/test_util.hpp"
@@ -28,6 +29,13 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The ids of `operations`, in order.
+inline std::vector<Hash> ids(const std::vector<Operation>& operations) {
+  std::vector<Hash> out;
+  for (const auto& operation : operations) out.push_back(operation.id());
+  return out;
+}
 
 // One author's log in one topic, appended to in order.
 class LogWriter {

@@ -13,6 +13,7 @@
 namespace p2panda::stream {
 namespace {
 
+using test::ids;
 using test::LogWriter;
 using test::TempDir;
 
@@ -41,12 +42,6 @@ class ConsumerBacklogTest : public ::testing::Test {
       EXPECT_LE(consumer.pending(), kBound);
       out.push_back(std::move((*next)->operation));
     }
-    return out;
-  }
-
-  static std::vector<Hash> ids(const std::vector<Operation>& operations) {
-    std::vector<Hash> out;
-    for (const auto& operation : operations) out.push_back(operation.id());
     return out;
   }
 

@@ -15,6 +15,7 @@
 namespace p2panda::stream {
 namespace {
 
+using test::ids;
 using test::LogWriter;
 using test::TempDir;
 
@@ -67,12 +68,6 @@ class ConsumerDamagedTest : public ::testing::Test {
     EXPECT_TRUE(consumer.replay_done());
     EXPECT_TRUE(consumer.damaged().empty());
     return seen;
-  }
-
-  static std::vector<Hash> ids(const std::vector<Operation>& operations) {
-    std::vector<Hash> out;
-    for (const auto& operation : operations) out.push_back(operation.id());
-    return out;
   }
 
   static std::vector<Operation> except(const std::vector<Operation>& operations,
